@@ -240,8 +240,8 @@ internal sealed class DockerEngineClient : IDisposable
     {
         var (name, tag) = SplitImage(image);
         var headers = registryAuth is null ? null : new Dictionary<string, string> { ["X-Registry-Auth"] = registryAuth };
-        using var response = await OpenAsync(HttpMethod.Post, "/images/create" + Query(("fromImage", name), ("tag", tag)), "pull", jobId, null, cancellationToken, headers).ConfigureAwait(false);
-        await ReadProgressAsync(response, "pull", jobId, cancellationToken).ConfigureAwait(false);
+        using var response = await OpenAsync(HttpMethod.Post, "/images/create" + Query(("fromImage", name), ("tag", tag)), $"pull of '{image}'", jobId, null, cancellationToken, headers).ConfigureAwait(false);
+        await ReadProgressAsync(response, $"pull of '{image}'", jobId, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Splits <c>repo[:tag|@digest]</c> into name and tag (default <c>latest</c>), keeping registry ports intact.</summary>
@@ -269,7 +269,7 @@ internal sealed class DockerEngineClient : IDisposable
                     bool transient = error.Contains("timeout", StringComparison.OrdinalIgnoreCase) || error.Contains("TLS handshake", StringComparison.OrdinalIgnoreCase)
                         || error.Contains("too many requests", StringComparison.OrdinalIgnoreCase) || error.Contains("connection reset", StringComparison.OrdinalIgnoreCase);
                     throw new CompGridException($"Docker engine '{Node}' ({Endpoint.Display}): {operation} failed: {error}")
-                    { Backend = Backend, Operation = operation, JobId = jobId, IsTransient = transient, Code = "docker-stream-error" };
+                    { Backend = Backend, Operation = operation.Split(' ')[0], JobId = jobId, IsTransient = transient, Code = "docker-stream-error" };
                 }
                 last = message.Status ?? last;
             }
@@ -415,7 +415,7 @@ internal sealed class DockerEngineClient : IDisposable
             || (status == 500 && (message.Contains("timeout", StringComparison.OrdinalIgnoreCase) || message.Contains("temporar", StringComparison.OrdinalIgnoreCase)
                                   || message.Contains("connection refused", StringComparison.OrdinalIgnoreCase)));
         return new CompGridException($"Docker engine '{node}' ({endpoint}): {operation} failed with HTTP {status}: {message}")
-        { Backend = backend, Operation = operation, JobId = jobId, IsTransient = transient, Code = "docker-" + status.ToString(CultureInfo.InvariantCulture) };
+        { Backend = backend, Operation = operation.Split(' ')[0], JobId = jobId, IsTransient = transient, Code = "docker-" + status.ToString(CultureInfo.InvariantCulture) };
     }
 
     internal static async Task<T> ReadJsonAsync<T>(HttpResponseMessage response, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken cancellationToken)

@@ -865,11 +865,12 @@ internal sealed partial class DockerComputeBackend : IComputeBackend, IBackendEv
                 if (peak > 0 && (entry.PeakMemoryBytes is null || (long)peak > entry.PeakMemoryBytes)) entry.PeakMemoryBytes = (long)peak;
             }
         }
-        catch (CompGridException e)
-        {
-            Log.StatsFailed(_logger, entry.JobId, e.Message);
-        }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { }
+        catch (Exception e)
+        {
+            // Metering is best effort: a failed sample never stops the sampler.
+            Log.StatsFailed(_logger, entry.JobId, e.GetType().Name + ": " + e.Message);
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -1,0 +1,17 @@
+using CompGrid.Testing;
+
+namespace CompGrid.Docker.Tests;
+
+/// <summary>The backend conformance suite against a real dockerd (engine 1), with payloads that run in the busybox test image.</summary>
+[Collection(DockerCollection.Name)]
+[Trait("Category", "Docker")]
+public sealed class DockerConformanceTests(DockerEnginesFixture fixture) : BackendConformanceTests
+{
+    protected override IComputeBackend Backend => fixture.Single;
+
+    protected override JobPayload EchoPayload(string text) => JobPayload.Container(fixture.Image, "sh", "-c", $"echo {text}");
+
+    protected override JobPayload ExitPayload(int code) => JobPayload.Container(fixture.Image, "sh", "-c", $"exit {code}");
+
+    protected override JobPayload SleepPayload(int seconds) => JobPayload.Container(fixture.Image, "sleep", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+}

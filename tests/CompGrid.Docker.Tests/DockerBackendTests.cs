@@ -237,4 +237,29 @@ public sealed class DockerBackendTests(DockerEnginesFixture fixture)
         lock (seen) Assert.Contains(seen, s => s.BackendJobId == id && s.State == JobState.Failed && s.ExitCode == 4);
         await Backend.CompleteAsync(id);
     }
+
+    [BackendFact("Docker", Env)]
+    public async Task NewBackendInstance_AfterRestart_FindsJobByLabelsAndStillEnforcesWalltime()
+    {
+        string name = "docker-restart-" + Guid.NewGuid().ToString("N")[..4];
+        var before = DockerBackend.Create(name, fixture.Options(TimeSpan.FromSeconds(30), DockerEnginesFixture.Engine("lab-a", fixture.Host1)));
+        var request = Request(Spec("survivor", JobPayload.Container(fixture.Image, "sleep", "120")), walltime: TimeSpan.FromSeconds(4));
+        string id = await before.SubmitAsync(request);
+        await Poll.UntilAsync(before, id, s => s.State == JobState.Running, "Running");
+        await ((IAsyncDisposable)before).DisposeAsync(); // CompGrid goes away; the container keeps running
+
+        var after = fixture.Create(name, TimeSpan.FromSeconds(30), DockerEnginesFixture.Engine("lab-a", fixture.Host1));
+        var listed = new List<BackendJobStatus>();
+        await foreach (var s in after.ListJobsAsync()) listed.Add(s);
+        var found = Assert.Single(listed);
+        Assert.Equal(request.JobId, found.JobId);
+        Assert.Equal(id, found.BackendJobId);
+        Assert.Equal(JobState.Running, found.State);
+        var ended = await Poll.TerminalAsync(after, id, 30);
+        Assert.Equal(JobState.TimedOut, ended.State);
+        var usage = await after.GetUsageAsync(id);
+        Assert.Equal("alice", usage!.User);
+        Assert.Equal(64, usage.AllocatedMemoryMiB);
+        await after.CompleteAsync(id);
+    }
 }

@@ -72,4 +72,27 @@ public sealed class EngineClientRealTests(DockerEnginesFixture fixture)
         Assert.False(e.IsTransient);
         Assert.Contains("No such container", e.Message, StringComparison.Ordinal);
     }
+
+    [BackendFact("Docker", Env)]
+    public async Task FollowLogsAndWait_RunningContainer_StreamsFramesUntilExit()
+    {
+        using var client = fixture.Client(fixture.Host1);
+        var created = await client.CreateContainerAsync("cg-follow-" + Guid.NewGuid().ToString("N")[..8],
+            new ContainerCreateRequest { Image = fixture.Image, Cmd = ["sh", "-c", "echo first; sleep 1; echo oops >&2; echo second; exit 5"] }, null);
+        try
+        {
+            await client.StartContainerAsync(created.Id, null);
+            var frames = new List<StreamFrame>();
+            await foreach (var f in client.FollowLogsAsync(created.Id, null)) frames.Add(f);
+            string stdout = string.Concat(frames.Where(f => f.Kind == StreamKind.Stdout).Select(f => System.Text.Encoding.UTF8.GetString(f.Payload.Span)));
+            Assert.Equal("first\nsecond\n", stdout);
+            Assert.Contains(frames, f => f.Kind == StreamKind.Stderr);
+            var wait = await client.WaitContainerAsync(created.Id, "not-running", null);
+            Assert.Equal(5, wait.StatusCode);
+        }
+        finally
+        {
+            await client.RemoveContainerAsync(created.Id, force: true, volumes: true, null);
+        }
+    }
 }

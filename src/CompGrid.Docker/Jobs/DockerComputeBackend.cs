@@ -28,6 +28,7 @@ internal sealed partial class DockerComputeBackend : IComputeBackend, IBackendEv
     private readonly string _outputRoot;
     private readonly string _logRoot;
     private int _backgroundStarted;
+    private int _samplesTaken;
     private Task _background = Task.CompletedTask;
 
     public DockerComputeBackend(string name, DockerBackendOptions options, TimeProvider timeProvider, ILogger logger, Func<DockerEngineOptions, HttpMessageHandler>? handlerFactory = null)
@@ -66,6 +67,9 @@ internal sealed partial class DockerComputeBackend : IComputeBackend, IBackendEv
     public BackendCapabilities Capabilities { get; }
 
     internal IReadOnlyList<EngineNode> Engines => _engines;
+
+    /// <summary>How many stats samples were applied (for tests).</summary>
+    internal int SamplesTaken => Volatile.Read(ref _samplesTaken);
 
     // ================================================================== submit
 
@@ -864,6 +868,7 @@ internal sealed partial class DockerComputeBackend : IComputeBackend, IBackendEv
                 ulong peak = Math.Max(stats.MemoryStats.MaxUsage, stats.MemoryStats.Usage);
                 if (peak > 0 && (entry.PeakMemoryBytes is null || (long)peak > entry.PeakMemoryBytes)) entry.PeakMemoryBytes = (long)peak;
             }
+            Interlocked.Increment(ref _samplesTaken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { }
         catch (Exception e)

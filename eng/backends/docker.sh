@@ -83,7 +83,14 @@ stop_containerd() { # the daemon's own containerd can outlive it (live-restore);
 
 case "${1:-}" in
   start)
-    command -v dockerd >/dev/null && [ -x /bin/busybox ] && [ -x "$docker_cli" ] || cg_apt_install docker.io busybox-static
+    if ! { command -v dockerd >/dev/null && [ -x /bin/busybox ] && [ -x "$docker_cli" ]; }; then
+      # Another apt/dpkg run may hold the lock for a while: retry a few times before giving up.
+      for attempt in 1 2 3; do
+        cg_apt_install docker.io busybox-static && break
+        [ "$attempt" = 3 ] && exit 1
+        cg_log "apt-get failed (attempt $attempt); retrying in 10 s"; sleep 10
+      done
+    fi
     mkdir -p "$base"
     start_engine 1
     start_engine 2

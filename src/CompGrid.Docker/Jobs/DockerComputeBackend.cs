@@ -689,7 +689,16 @@ internal sealed partial class DockerComputeBackend : IComputeBackend, IBackendEv
         {
             if (entry.Removed) return;
             var client = engine.Client;
-            var logs = await client.GetLogsAsync(entry.ContainerId, tty: false, _options.MaxLogBytes, entry.JobId, cancellationToken).ConfigureAwait(false);
+            JobLogs logs;
+            try
+            {
+                logs = await client.GetLogsAsync(entry.ContainerId, tty: false, _options.MaxLogBytes, entry.JobId, cancellationToken).ConfigureAwait(false);
+            }
+            catch (CompGridException e) when (e.Code == "docker-404")
+            {
+                lock (entry.Gate) entry.Removed = true; // removed outside CompGrid: nothing left to stage or remove
+                return;
+            }
             entry.FinalLogs = logs;
             try
             {

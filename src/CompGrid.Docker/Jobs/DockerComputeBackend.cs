@@ -16,6 +16,7 @@ namespace CompGrid.Docker.Jobs;
 internal sealed partial class DockerComputeBackend : IComputeBackend, IBackendEventSource, IAsyncDisposable, IDisposable
 {
     private static readonly string[] LiveStates = ["created", "running", "paused", "restarting"];
+    private static readonly System.Diagnostics.ActivitySource s_activity = new(CompGridDiagnostics.SourceName);
 
     private readonly DockerBackendOptions _options;
     private readonly TimeProvider _time;
@@ -82,6 +83,10 @@ internal sealed partial class DockerComputeBackend : IComputeBackend, IBackendEv
         var engine = request.Nodes.Count == 1 ? _byName[request.Nodes[0]] : _engines[0];
         var client = engine.Client;
         string jobId = request.JobId;
+        using var activity = s_activity.StartActivity("compgrid.docker.submit");
+        activity?.SetTag("compgrid.job_id", jobId);
+        activity?.SetTag("compgrid.backend", Name);
+        activity?.SetTag("compgrid.node", engine.Name);
 
         ContainerPlan plan;
         string containerId;
@@ -688,6 +693,9 @@ internal sealed partial class DockerComputeBackend : IComputeBackend, IBackendEv
         try
         {
             if (entry.Removed) return;
+            using var activity = s_activity.StartActivity("compgrid.docker.complete");
+            activity?.SetTag("compgrid.job_id", entry.JobId);
+            activity?.SetTag("compgrid.node", entry.Node);
             var client = engine.Client;
             JobLogs logs;
             try

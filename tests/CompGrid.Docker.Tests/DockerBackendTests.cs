@@ -38,7 +38,9 @@ public sealed class DockerBackendTests(DockerEnginesFixture fixture)
     public async Task Submit_Limits_VisibleInsideContainer()
     {
         var (id, status, logs) = await RunAsync(Spec("limits", JobPayload.Command(
-            "echo nproc=$(nproc); echo mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes); echo quota=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us); " +
+            // cgroup v1 paths (these machines), with the cgroup v2 files as fallback
+            "echo nproc=$(nproc); echo mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max); " +
+            "echo quota=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cut -d' ' -f1 /sys/fs/cgroup/cpu.max); " +
             "echo uid=$(id -u); grep -E 'CapEff|NoNewPrivs' /proc/self/status; echo net=$(ls /sys/class/net | tr '\\n' ' '); echo pwd=$(pwd); touch ok && echo writable"),
             cpus: 1, memoryMiB: 64));
         Assert.True(status.State == JobState.Completed, $"{status} {logs}");

@@ -81,6 +81,13 @@ stop_containerd() { # the daemon's own containerd can outlive it (live-restore);
   rm -f "$f"
 }
 
+unmount_leftovers() { # live-restore keeps dockerd's bind mount of its data root across restarts; drop what is left
+  local m
+  for m in $(awk -v b="$base/" 'index($2, b) == 1 { print $2 }' /proc/mounts | sort -r); do
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done
+}
+
 case "${1:-}" in
   start)
     if ! { command -v dockerd >/dev/null && [ -x /bin/busybox ] && [ -x "$docker_cli" ]; }; then
@@ -107,6 +114,7 @@ case "${1:-}" in
   stop)
     for n in 1 2; do remove_test_containers "$n"; done
     for n in 1 2; do stop_engine "$n"; stop_containerd "$n"; done
+    unmount_leftovers
     rm -f "$COMPGRID_STATE/env/docker.env"
     ;;
   start-engine) start_engine "${2:?engine number}" ;;

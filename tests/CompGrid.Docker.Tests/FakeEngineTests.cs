@@ -100,6 +100,7 @@ internal sealed class FakeEngine(ManualTimeProvider time) : HttpMessageHandler
 public sealed class FakeEngineTests : IAsyncLifetime
 {
     private readonly ManualTimeProvider _time = new();
+    private readonly string _scratch = Path.Combine(Path.GetTempPath(), "cg-fake-" + Guid.NewGuid().ToString("N")[..8]);
     private readonly Dictionary<string, FakeEngine> _engines = [];
     private DockerComputeBackend _backend = null!;
 
@@ -114,12 +115,18 @@ public sealed class FakeEngineTests : IAsyncLifetime
             HealthCheckInterval = TimeSpan.FromSeconds(5),
             StatsInterval = TimeSpan.FromSeconds(10),
             StopTimeout = TimeSpan.FromSeconds(2),
+            LogDirectory = Path.Combine(_scratch, "logs"),
+            OutputDirectory = Path.Combine(_scratch, "out"),
         };
         _backend = new DockerComputeBackend("lab", options, _time, NullLogger.Instance, e => _engines[e.Name]);
         return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync() => await _backend.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _backend.DisposeAsync();
+        try { Directory.Delete(_scratch, true); } catch (DirectoryNotFoundException) { }
+    }
 
     /// <summary>Advances the manual clock in small steps until <paramref name="task"/> completes (retry back-offs wait on it).</summary>
     private async Task<T> Drive<T>(Task<T> task)
@@ -132,9 +139,11 @@ public sealed class FakeEngineTests : IAsyncLifetime
         return await task;
     }
 
-    private async Task Settle(Func<bool> condition)
+    /// <summary>Waits (bounded) for work the manual clock already triggered to finish on the thread pool.</summary>
+    private static async Task Settle(Func<bool> condition)
     {
-        for (int i = 0; i < 100_000 && !condition(); i++) await Task.Yield();
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition() && sw.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(5);
         Assert.True(condition(), "condition not reached");
     }
 
@@ -167,12 +176,7 @@ public sealed class FakeEngineTests : IAsyncLifetime
     public async Task SelfExitBeforeWalltime_NotTimedOut_AndUsageFromStats()
     {
         string id = await _backend.SubmitAsync(Request("lab-b", TimeSpan.FromMinutes(10)));
-        // Move the clock until the sampler (on the same clock) has taken a sample.
-        for (int i = 0; i < 100_000 && _backend.SamplesTaken == 0; i++)
-        {
-            _time.Advance(TimeSpan.FromMilliseconds(100));
-            await Task.Yield();
-        }
+        await _backend.SampleAllAsync(); // what the sampler does every StatsInterval
         Assert.True(_backend.SamplesTaken > 0, "no stats sample was taken");
         _engines["lab-b"].Exit(id.Split('/')[1], 0);
         _time.Advance(TimeSpan.FromMinutes(20));
@@ -225,5 +229,19 @@ public sealed class FakeEngineTests : IAsyncLifetime
         Assert.Empty(_engines["lab-a"].Containers);
         Assert.Equal(JobState.Cancelled, (await _backend.GetStatusAsync(id))!.State);
         await _backend.CancelAsync(id); // no effect on an ended job
+    }
+
+    [Fact]
+    public async Task Completed_AfterRetention_ForgottenFromMemory_LogsStillReadable()
+    {
+        string id = await _backend.SubmitAsync(Request("lab-a", TimeSpan.FromHours(1)));
+        _engines["lab-a"].Exit(id.Split('/')[1], 0);
+        Assert.Equal(JobState.Completed, (await _backend.GetStatusAsync(id))!.State);
+        await _backend.CompleteAsync(id);
+        Assert.Equal(JobState.Completed, (await _backend.GetStatusAsync(id))!.State); // kept for a while
+        _time.Advance(TimeSpan.FromMinutes(61));
+        await _backend.GetNodesAsync(); // every scheduling cycle asks for nodes, which also sweeps old entries
+        Assert.Null(await _backend.GetStatusAsync(id));
+        Assert.Equal("", (await _backend.GetLogsAsync(id)).StandardOutput); // from the kept log files
     }
 }

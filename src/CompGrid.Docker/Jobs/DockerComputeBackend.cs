@@ -16,6 +16,9 @@ namespace CompGrid.Docker.Jobs;
 internal sealed partial class DockerComputeBackend : IComputeBackend, IBackendEventSource, IAsyncDisposable, IDisposable
 {
     private static readonly string[] LiveStates = ["created", "running", "paused", "restarting"];
+
+    /// <summary>How long the status and logs of a removed container stay in memory (logs stay on disk after that).</summary>
+    internal static readonly TimeSpan CompletedRetention = TimeSpan.FromHours(1);
     private static readonly System.Diagnostics.ActivitySource s_activity = new(CompGridDiagnostics.SourceName);
 
     private readonly DockerBackendOptions _options;
@@ -572,6 +575,7 @@ internal sealed partial class DockerComputeBackend : IComputeBackend, IBackendEv
     public async Task<IReadOnlyList<NodeInfo>> GetNodesAsync(CancellationToken cancellationToken = default)
     {
         EnsureBackground();
+        ForgetOldJobs();
         return await Task.WhenAll(_engines.Select(e => GetNodeAsync(e, cancellationToken))).ConfigureAwait(false);
     }
 
@@ -724,7 +728,11 @@ internal sealed partial class DockerComputeBackend : IComputeBackend, IBackendEv
                 catch (CompGridException e) when (e.Code == "unsafe-archive") { rejected ??= e; Log.OutputRejected(_logger, entry.JobId, e.Message); }
             }
             await client.RemoveContainerAsync(entry.ContainerId, force: true, volumes: true, entry.JobId, cancellationToken).ConfigureAwait(false);
-            lock (entry.Gate) entry.Removed = true;
+            lock (entry.Gate)
+            {
+                entry.Removed = true;
+                entry.RemovedAt = _time.GetUtcNow();
+            }
             Log.Completed(_logger, entry.JobId, entry.BackendJobId);
             if (rejected is not null) throw rejected;
         }
@@ -854,8 +862,20 @@ internal sealed partial class DockerComputeBackend : IComputeBackend, IBackendEv
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { }
             })).ConfigureAwait(false);
+            ForgetOldJobs();
             try { await Task.Delay(_options.HealthCheckInterval, _time, cancellationToken).ConfigureAwait(false); }
             catch (OperationCanceledException) { return; }
+        }
+    }
+
+    /// <summary>Drops what is kept of removed containers after <see cref="CompletedRetention"/> (their logs stay on disk).</summary>
+    private void ForgetOldJobs()
+    {
+        var cutoff = _time.GetUtcNow() - CompletedRetention;
+        foreach (var (id, entry) in _jobs)
+        {
+            if (entry.RemovedAt is { } at && at < cutoff && _jobs.TryRemove(id, out _))
+                entry.WalltimeTimer?.Dispose();
         }
     }
 
@@ -866,9 +886,15 @@ internal sealed partial class DockerComputeBackend : IComputeBackend, IBackendEv
         {
             try { await Task.Delay(_options.StatsInterval, _time, cancellationToken).ConfigureAwait(false); }
             catch (OperationCanceledException) { return; }
-            foreach (var entry in _jobs.Values.Where(j => j.Final is null).ToList())
-                await SampleOnceAsync(entry, cancellationToken).ConfigureAwait(false);
+            await SampleAllAsync(cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Takes one stats sample of every unfinished job.</summary>
+    internal async Task SampleAllAsync(CancellationToken cancellationToken = default)
+    {
+        foreach (var entry in _jobs.Values.Where(j => j.Final is null).ToList())
+            await SampleOnceAsync(entry, cancellationToken).ConfigureAwait(false);
     }
 
     internal async Task SampleOnceAsync(JobEntry entry, CancellationToken cancellationToken)

@@ -106,6 +106,7 @@ internal sealed class JobEntry
     public BackendJobStatus? Last { get; set; }
     public BackendJobStatus? Final { get; set; }
     public bool Removed { get; set; }
+    public DateTimeOffset? RemovedAt { get; set; }
     public bool CompleteRequested { get; set; }
     public bool PendingKill { get; set; }
     public JobLogs? FinalLogs { get; set; }

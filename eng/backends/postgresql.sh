@@ -36,7 +36,7 @@ start() {
     while ! port_free "$port"; do port=$((port + 1)); done
     echo "$port" >"$dir/port"
     runas "$bin/pg_ctl" -D "$data" -l "$dir/postgresql.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $sock -c max_connections=200 -c fsync=off -c full_page_writes=off" start >/dev/null \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $sock -c max_connections=300 -c fsync=off -c full_page_writes=off" start >/dev/null \
       || { cg_log "postgresql: start failed, see $dir/postgresql.log"; return 1; }
   fi
   head -n 1 "$data/postmaster.pid" >"$COMPGRID_STATE/run/postgresql.pid"

@@ -154,6 +154,11 @@ public sealed class PostgreSqlBillingStore : IBillingStore
         ArgumentNullException.ThrowIfNull(entries);
         using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
         using var tx = await c.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var code in entries.Select(e => e.GrantCode).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        {
+            if (await GetGrantAsync(c, tx, code, forUpdate: true, cancellationToken).ConfigureAwait(false) is null)
+                throw new CompGridException($"Grant '{code}' was not found.") { Code = "unknown-grant", Operation = "append" };
+        }
         var stored = new List<LedgerEntry>(entries.Count);
         foreach (var e in entries)
         {
@@ -195,6 +200,10 @@ public sealed class PostgreSqlBillingStore : IBillingStore
         using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
         using var tx = await c.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var hold = await ActiveHoldAsync(c, tx, jobId, cancellationToken).ConfigureAwait(false);
+        if (hold is null) return null;
+        // Every ledger writer locks the grant's row first (one lock order: no deadlocks), then re-reads under the lock.
+        await GetGrantAsync(c, tx, hold.GrantCode, forUpdate: true, cancellationToken).ConfigureAwait(false);
+        hold = await ActiveHoldAsync(c, tx, jobId, cancellationToken).ConfigureAwait(false);
         if (hold is null) return null;
         var release = await InsertAsync(c, tx, InMemoryBillingStore.Release(hold, at, actor, reason), cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);

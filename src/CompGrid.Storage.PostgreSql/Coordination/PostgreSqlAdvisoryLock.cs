@@ -95,7 +95,7 @@ public sealed class PostgreSqlAdvisoryLock : IAsyncDisposable
             cmd.Parameters.AddWithValue(Key);
             return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is true;
         }
-        catch (NpgsqlException)
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
         {
             return false;
         }
@@ -111,7 +111,7 @@ public sealed class PostgreSqlAdvisoryLock : IAsyncDisposable
             cmd.Parameters.AddWithValue(Key);
             await cmd.ExecuteNonQueryAsync().ConfigureAwait(false);
         }
-        catch (NpgsqlException)
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
         {
             // The connection is gone: PostgreSQL released the lock with it.
         }

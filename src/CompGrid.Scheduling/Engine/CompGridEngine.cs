@@ -495,6 +495,7 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
     {
         var request = new BackendJobRequest { JobId = job.Id, Spec = job.Spec, Nodes = nodes, MemoryMiBPerNode = memPerNode, Walltime = WalltimeOf(job.Spec) };
         string backendJobId;
+        var dispatchedAt = _time.GetUtcNow();
         try
         {
             backendJobId = await backend.SubmitAsync(request, ct).ConfigureAwait(false);
@@ -512,13 +513,18 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
             await FinishAsync(rejected, null, ct).ConfigureAwait(false);
             return;
         }
-        await UpdateAsync(job, j => j with { BackendJobId = backendJobId, Nodes = nodes, DispatchedAt = _time.GetUtcNow(), Reason = null }, ct).ConfigureAwait(false);
+        await UpdateAsync(job, j => j with { BackendJobId = backendJobId, Nodes = nodes, DispatchedAt = dispatchedAt, Reason = null }, ct).ConfigureAwait(false);
         LogDispatched(_logger, job.Id, backend.Name, backendJobId, string.Join(",", nodes));
     }
 
     private async Task<JobRecord> ApplyStatusAsync(JobRecord job, BackendJobStatus status, CancellationToken ct)
     {
         if (job.IsTerminal) return job;
+        if (status.State.IsTerminal() && job.State == JobState.Queued && status.StartedAt is not null)
+        {
+            // It ran between two looks: record the start too, so the history shows Queued -> Running -> end.
+            job = await TransitionAsync(job, j => j with { State = JobState.Running, StartedAt = status.StartedAt, NativeState = status.NativeState, Reason = null }, "engine", ct).ConfigureAwait(false);
+        }
         if (status.State.IsTerminal())
         {
             var state = status.State;

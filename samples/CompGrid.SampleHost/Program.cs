@@ -1,4 +1,5 @@
 using CompGrid;
+using CompGrid.SampleHost;
 using CompGrid.SampleHost.Api;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
@@ -24,6 +25,7 @@ builder.Services.AddCompGrid()
     .AddLocalBackend("local", config.GetSection("Local"))
     .Configure(o => o.DefaultBackend ??= "local")
     .UseSqliteStore(Path.Combine(dataDirectory, "compgrid.db"))
+    .AddSampleGrantBilling(config.GetSection("Billing"), Path.Combine(dataDirectory, "compgrid.db"))
     .AddStewardship(config.GetSection("Stewardship"))
     .AddWebhookNotifier();
 builder.Services.PostConfigure<CompGrid.Local.LocalBackendOptions>("local", o =>
@@ -45,6 +47,7 @@ app.UseStaticFiles();
 app.UseAuthentication();
 app.UseAuthorization();
 app.MapJobEndpoints();
+app.MapBillingEndpoints();
 app.MapGet("/healthz", () => Results.Text("ok")).AllowAnonymous();
 
 if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SampleUsersOptions>>().Value.Users.Count == 0)

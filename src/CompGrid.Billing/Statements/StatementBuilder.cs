@@ -31,7 +31,7 @@ public static class StatementBuilder
                     charges.Add(new StatementLine
                     {
                         EntryId = e.Id, At = e.At, JobId = e.JobId ?? "", User = e.User ?? "",
-                        Resources = d is null ? "" : Resources(d), Hours = d?.Hours ?? 0, Rate = d is null ? "" : Rate(d), Amount = amount,
+                        Resources = d is null ? "" : Resources(d), Hours = Math.Round(d?.Hours ?? 0, 6), Rate = d is null ? "" : Rate(d), Amount = amount,
                     });
                     var components = d?.Components ?? [];
                     if (components.Count == 0)
@@ -41,7 +41,7 @@ public static class StatementBuilder
                     }
                     var shares = rounding.Apportion(components.Select(c => c.Amount).ToList(), amount, e.Currency.Length > 0 ? e.Currency : grant.Currency);
                     for (var i = 0; i < components.Count; i++)
-                        Add(byResource, components[i].Resource, components[i].Quantity * (components[i].Resource == "fee" ? 1 : components[i].Hours), shares[i]);
+                        Add(byResource, components[i].Resource, Math.Round(components[i].Quantity * (components[i].Resource == "fee" ? 1 : components[i].Hours), 6), shares[i]);
                     break;
                 case LedgerEntryKind.Allocation:
                 case LedgerEntryKind.Adjustment:
@@ -75,5 +75,5 @@ public static class StatementBuilder
         $"cpu={d.Cpus} mem={d.MemoryMiB / 1024m:0.###}GiB{(d.Gpus > 0 ? $" gpu={(d.GpuModel is null ? "" : d.GpuModel + ":")}{d.Gpus}" : "")} nodes={d.Nodes}{(d.BillingUnits is { } b ? $" billing={b}" : "")}");
 
     private static string Rate(CostBreakdown d) => string.Create(CultureInfo.InvariantCulture,
-        $"{string.Join("; ", d.Components.Select(c => c.Resource == "fee" ? $"fee {c.UnitPrice}" : $"{c.Resource} {c.UnitPrice}/h"))}; qos×{d.QosMultiplier}; time×{Math.Round(d.TimeMultiplier, 6)} ({d.RateCard} v{d.RateCardVersion}, {d.Rule})");
+        $"{string.Join("; ", d.Components.Select(c => c.Resource == "fee" ? $"fee {c.UnitPrice}" : $"{c.Resource} {c.UnitPrice}/h"))}; qos x{d.QosMultiplier}; time x{Math.Round(d.TimeMultiplier, 6)} ({d.RateCard} v{d.RateCardVersion}, {d.Rule})");
 }

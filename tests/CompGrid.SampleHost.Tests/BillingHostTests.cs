@@ -102,3 +102,47 @@ public sealed class BillingHostTests(HostFixture fixture) : IClassFixture<HostFi
         return JsonNode.Parse(text)!.AsObject();
     }
 }
+
+[Trait("Category", "SampleHost")]
+public sealed class BillingCrashTests
+{
+    [Fact]
+    public async Task KillDashNineWhileJobsFinish_RestartChargesEveryJobExactlyOnce()
+    {
+        string data = Path.Combine(Path.GetTempPath(), "cg-billing-crash-" + Guid.NewGuid().ToString("N")[..8]);
+        var ids = new List<string>();
+        await using (var first = new HostProcess(data))
+        {
+            await first.StartAsync();
+            using var alice = first.Client("dev-alice-token");
+            for (int i = 0; i < 6; i++)
+            {
+                var job = await alice.PostJobAsync(new { command = $"sleep 0.{2 + i}; sleep {i / 2}", cpus = 1, walltimeSeconds = 60, account = "alice-lab" });
+                ids.Add(job["id"]!.GetValue<string>());
+            }
+            // Kill while some jobs have finished (and are being charged) and others still run.
+            await alice.WaitForStateAsync(ids[0], HttpJson.Terminal.Contains, TimeSpan.FromSeconds(30));
+            await first.KillAsync();
+        }
+        await using var second = new HostProcess(data);
+        await second.StartAsync();
+        using var client = second.Client("dev-alice-token");
+        foreach (var id in ids) await client.WaitForStateAsync(id, HttpJson.Terminal.Contains, TimeSpan.FromSeconds(60));
+
+        JsonObject statement = new();
+        for (int i = 0; i < 200; i++)
+        {
+            statement = JsonNode.Parse(await client.GetStringAsync("/api/grants/alice-lab/statement?from=2000-01-01&to=2100-01-01"))!.AsObject();
+            if (statement["charges"]!.AsArray().Count >= ids.Count && statement["heldAtClose"]!.GetValue<decimal>() == 0) break;
+            await Task.Delay(100);
+        }
+        var charged = statement["charges"]!.AsArray().Select(c => c!["jobId"]!.GetValue<string>()).ToList();
+        Assert.Equal(ids.Order(StringComparer.Ordinal), charged.Order(StringComparer.Ordinal)); // every job once, no duplicates
+        Assert.Equal(0m, statement["heldAtClose"]!.GetValue<decimal>());
+        decimal total = statement["charges"]!.AsArray().Sum(c => c!["amount"]!.GetValue<decimal>());
+        Assert.Equal(total, statement["totalCharges"]!.GetValue<decimal>());
+        var balance = JsonNode.Parse(await client.GetStringAsync("/api/grants/alice-lab"))!["balance"]!;
+        Assert.Equal(1_000_000m - total, balance["available"]!.GetValue<decimal>());
+        Assert.Equal(statement["closingBalance"]!.GetValue<decimal>(), balance["balance"]!.GetValue<decimal>());
+    }
+}

@@ -380,6 +380,7 @@ public sealed partial class GrantBillingService
             Backend = usage.Backend, Partition = usage.Partition, Qos = usage.Qos, NodeNames = usage.Nodes,
             Cpus = usage.AllocatedCpus, MemoryMiB = usage.AllocatedMemoryMiB, Gpus = usage.AllocatedGpus, GpuModel = usage.GpuModel,
             Nodes = Math.Max(1, usage.NodeCount), Start = usage.StartedAt.Value, Duration = usage.Elapsed,
+            ReportedBillingUnits = usage.Tres.FirstOrDefault(t => string.Equals(t.Key, "billing", StringComparison.OrdinalIgnoreCase)) is { Key: not null } b ? b.Value : null,
         });
         var amount = Rounding.RoundCharge(breakdown.ExactTotal, grant.Currency);
         var charge = new LedgerEntry

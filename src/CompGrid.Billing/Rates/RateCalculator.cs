@@ -36,6 +36,9 @@ public sealed record PricingRequest
     /// <summary>Other TRES counts (licenses, burst buffer) for rules priced by TRES billing weights.</summary>
     public IReadOnlyDictionary<string, decimal> ExtraTres { get; init; } = new Dictionary<string, decimal>();
 
+    /// <summary>Billing units the backend reported (Slurm's <c>billing</c> TRES), for rules with <see cref="RateRule.UseReportedBilling"/>.</summary>
+    public decimal? ReportedBillingUnits { get; init; }
+
     /// <summary>When the job starts (a charge: when it started).</summary>
     public DateTimeOffset Start { get; init; }
 
@@ -114,11 +117,22 @@ public static class RateCalculator
             });
         }
 
-        if (rule.BillingWeights is { } weights)
+        if (rule.BillingWeights is not null || rule.UseReportedBilling)
         {
-            var counts = TresBillingWeights.Counts(request.Cpus, request.MemoryMiB, request.Nodes, request.Gpus, request.GpuModel);
-            foreach (var (k, v) in request.ExtraTres) counts[k] = v;
-            billingUnits = TresBillingWeights.Parse(weights).Compute(counts, rule.BillingMode);
+            if (!quote && rule.UseReportedBilling && request.ReportedBillingUnits is { } reported)
+            {
+                billingUnits = reported;
+            }
+            else if (rule.BillingWeights is { } weights)
+            {
+                var counts = TresBillingWeights.Counts(request.Cpus, request.MemoryMiB, request.Nodes, request.Gpus, request.GpuModel);
+                foreach (var (k, v) in request.ExtraTres) counts[k] = v;
+                billingUnits = TresBillingWeights.Parse(weights).Compute(counts, rule.BillingMode);
+            }
+            else
+            {
+                billingUnits = request.Cpus; // Slurm's billing without weights: the CPU count
+            }
             Add("billing", billingUnits.Value, rule.BillingUnitHour);
         }
         else

@@ -109,7 +109,15 @@ public sealed record RateRule
     /// <summary>How weighted TRES are combined. The default is <see cref="TresBillingMode.Sum"/>.</summary>
     public TresBillingMode BillingMode { get; init; } = TresBillingMode.Sum;
 
-    /// <summary>The price per billing unit-hour when <see cref="BillingWeights"/> is set. The default is 1.</summary>
+    /// <summary>
+    /// Whether a charge uses the billing units the backend reported (Slurm's <c>billing</c> TRES in
+    /// <see cref="UsageRecord.Tres"/>, computed with the site's own weights) instead of computing them from
+    /// <see cref="BillingWeights"/>. Quotes still use <see cref="BillingWeights"/>, or one unit per CPU without them
+    /// (Slurm's default). The default is <see langword="false"/>.
+    /// </summary>
+    public bool UseReportedBilling { get; init; }
+
+    /// <summary>The price per billing unit-hour when <see cref="BillingWeights"/> or <see cref="UseReportedBilling"/> is set. The default is 1.</summary>
     public decimal BillingUnitHour { get; init; } = 1m;
 
     internal int Specificity => (Backend is null ? 0 : 1) + (Partition is null ? 0 : 1) + (NodeClass is null ? 0 : 1);

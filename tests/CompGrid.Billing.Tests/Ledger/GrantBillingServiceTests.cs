@@ -165,6 +165,16 @@ public sealed class GrantBillingServiceTests
     }
 
     [Fact]
+    public async Task ChargeAsync_SlurmReportedBilling_ChargesTheReportedUnits()
+    {
+        var options = new GrantBillingOptions { RateCards = { new RateCard { Rules = [new RateRule { UseReportedBilling = true, BillingUnitHour = 100m }] } } };
+        options.Grants.Add(B.Grant("g", 100_000m));
+        var billing = B.Service(new InMemoryBillingStore(), options, _time);
+        var usage = B.Usage("slurm-1", "alice", "g", cpus: 16, seconds: 3600) with { Tres = new Dictionary<string, decimal> { ["billing"] = 5m, ["cpu"] = 16m } };
+        Assert.Equal(500m, (await billing.ChargeAsync(usage)).Amount);
+    }
+
+    [Fact]
     public async Task QuoteAsync_WithoutSubmitting_ReportsAmountAndAffordability()
     {
         var billing = NewService(B.Grant("g", 50_000m));

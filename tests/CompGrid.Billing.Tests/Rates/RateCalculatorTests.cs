@@ -91,6 +91,18 @@ public sealed class RateCalculatorTests
     }
 
     [Fact]
+    public void Charge_UseReportedBilling_TakesTheBackendsBillingUnits()
+    {
+        var card = new RateCard { Rules = [new RateRule { BillingWeights = "CPU=1.0,Mem=0.25G", UseReportedBilling = true, BillingUnitHour = 10m }] };
+        var job = Job(cpus: 16, memMiB: 60 * 1024);
+        Assert.Equal(310m, RateCalculator.Quote(card, job).ExactTotal);                                     // quotes compute 31 units
+        Assert.Equal(40m, RateCalculator.Charge(card, job with { ReportedBillingUnits = 4m }).ExactTotal);   // charges take Slurm's billing=4
+        Assert.Equal(310m, RateCalculator.Charge(card, job).ExactTotal);                                     // none reported: computed
+        var noWeights = new RateCard { Rules = [new RateRule { UseReportedBilling = true, BillingUnitHour = 1m }] };
+        Assert.Equal(16m, RateCalculator.Quote(noWeights, job).ExactTotal);                                  // Slurm's default: one unit per CPU
+    }
+
+    [Fact]
     public void Select_MostSpecificRuleWins_AndUnknownBackendQuotesTheDearest()
     {
         var card = new RateCard

@@ -322,6 +322,7 @@ public sealed partial class GrantBillingService
         {
             case HoldStatus.Placed:
                 Log.HoldPlaced(_logger, quote.Amount, grant.Currency, code, context.JobId);
+                BillingMetrics.Holds.Add(1);
                 return AdmissionResult.Admit();
             case HoldStatus.AlreadyExists:
                 return AdmissionResult.Admit();
@@ -336,6 +337,7 @@ public sealed partial class GrantBillingService
     private AdmissionResult Refuse(AdmissionContext context, string reason, string code)
     {
         Log.Refused(_logger, context.JobId, reason);
+        BillingMetrics.Refusals.Add(1, new KeyValuePair<string, object?>("code", code));
         return AdmissionResult.Reject(reason, code);
     }
 
@@ -359,7 +361,8 @@ public sealed partial class GrantBillingService
         ArgumentException.ThrowIfNullOrEmpty(usage.JobId);
         await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
         var hold = await _store.GetActiveHoldAsync(usage.JobId, cancellationToken).ConfigureAwait(false);
-        var code = usage.Account ?? hold?.GrantCode;
+        // The grant of the hold placed at admission wins; a record without a hold is charged to its account.
+        var code = hold?.GrantCode ?? usage.Account;
         if (code is null) return new ChargeResult(ChargeStatus.NotBilled, 0, null);
         var grant = await _store.GetGrantAsync(code, cancellationToken).ConfigureAwait(false);
         if (grant is null)
@@ -395,6 +398,8 @@ public sealed partial class GrantBillingService
             return new ChargeResult(ChargeStatus.AlreadyCharged, 0, null);
         }
         Log.Charged(_logger, usage.JobId, amount, grant.Currency, code);
+        BillingMetrics.Charges.Add(1);
+        BillingMetrics.Amount.Add((double)amount, new KeyValuePair<string, object?>("currency", grant.Currency));
         return new ChargeResult(ChargeStatus.Charged, amount, breakdown);
     }
 

@@ -24,6 +24,9 @@ public sealed class GrantBillingOptions
     /// <summary>Grants created at start-up when they do not exist yet (development and demos).</summary>
     public IList<Grant> Grants { get; init; } = [];
 
+    /// <summary>How often the hosted expiry service expires allocations past their date (with DI only). The default is 1 hour.</summary>
+    public TimeSpan ExpiryInterval { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>The actor recorded on automatic ledger entries. The default is <c>billing</c>.</summary>
     public string Actor { get; set; } = "billing";
 
@@ -61,6 +64,7 @@ public sealed class GrantBillingOptions
             }
         }
         if (DefaultWalltime <= TimeSpan.Zero) errors.Add("DefaultWalltime: must be positive.");
+        if (ExpiryInterval <= TimeSpan.Zero) errors.Add("ExpiryInterval: must be positive.");
         if (DefaultMemoryMiBPerCpu < 0) errors.Add("DefaultMemoryMiBPerCpu: must not be negative.");
         foreach (var (cur, m) in MinorUnits)
             if (m is < 0 or > 8) errors.Add($"MinorUnits['{cur}']: must be 0–8.");

@@ -12,7 +12,8 @@ public static class GrantBillingServiceCollectionExtensions
 {
     /// <summary>
     /// Adds grant billing: the <see cref="GrantBillingService"/>, its admission check (quote and hold) and its usage
-    /// sink (charge). A billing store must be registered too (<c>.UseSqliteBillingStore(path)</c>,
+    /// sink (charge), and a hosted service that expires allocations every <see cref="GrantBillingOptions.ExpiryInterval"/>.
+    /// A billing store must be registered too (<c>.UseSqliteBillingStore(path)</c>,
     /// <c>.UsePostgreSqlStore(…)</c> or <see cref="UseInMemoryBillingStore"/>). The options are validated at start-up.
     /// </summary>
     public static ICompGridBuilder AddGrantBilling(this ICompGridBuilder builder, Action<GrantBillingOptions>? configure = null)
@@ -54,6 +55,9 @@ public static class GrantBillingServiceCollectionExtensions
             sp.GetRequiredService<IOptions<GrantBillingOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetService<ILogger<GrantBillingService>>()));
+        services.AddHostedService(sp => new AllocationExpiryService(
+            sp.GetRequiredService<GrantBillingService>(), sp.GetRequiredService<IOptions<GrantBillingOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>(), sp.GetService<ILogger<AllocationExpiryService>>()));
         services.AddSingleton<IAdmissionCheck>(sp => sp.GetRequiredService<GrantBillingService>().AdmissionCheck);
         services.AddSingleton<IUsageSink>(sp => sp.GetRequiredService<GrantBillingService>().UsageSink);
         return builder;

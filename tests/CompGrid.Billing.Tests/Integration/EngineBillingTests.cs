@@ -141,6 +141,42 @@ public sealed class GrantBillingRegistrationTests
         var billing = sp.GetRequiredService<GrantBillingService>();
         Assert.Same(billing.AdmissionCheck, Assert.Single(sp.GetServices<IAdmissionCheck>()));
         Assert.Same(billing.UsageSink, Assert.Single(sp.GetServices<IUsageSink>()));
+        Assert.Single(sp.GetServices<Microsoft.Extensions.Hosting.IHostedService>());
+    }
+
+    [Fact]
+    public async Task AddGrantBilling_HostedExpiryService_ExpiresAllocationsAsTheClockMoves()
+    {
+        var time = new ManualTimeProvider(B.T0);
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(time);
+        new Builder(services).UseInMemoryBillingStore().AddGrantBilling(o =>
+        {
+            o.RateCards.Add(RateCard.PerCpuHour(1m));
+            o.Grants.Add(B.Grant("g", 0m));
+            o.ExpiryInterval = TimeSpan.FromHours(1);
+        });
+        await using var sp = services.BuildServiceProvider();
+        var billing = sp.GetRequiredService<GrantBillingService>();
+        await billing.AllocateAsync("g", 100m, "admin", "Q1", expiresAt: B.T0.AddHours(5), carryOverFraction: 0.25m);
+        var expiry = Assert.Single(sp.GetServices<Microsoft.Extensions.Hosting.IHostedService>());
+        await expiry.StartAsync(CancellationToken.None);
+        try
+        {
+            GrantBalance b = await billing.GetBalanceAsync("g");
+            for (var i = 0; i < 500 && b.Expired == 0; i++)
+            {
+                time.Advance(TimeSpan.FromHours(1));
+                await Task.Delay(10); // the service runs on the thread pool once the manual clock fires its timer
+                b = await billing.GetBalanceAsync("g");
+            }
+            Assert.Equal(100m, b.Expired);
+            Assert.Equal(25m, b.Balance);
+        }
+        finally
+        {
+            await expiry.StopAsync(CancellationToken.None);
+        }
     }
 
     [Fact]

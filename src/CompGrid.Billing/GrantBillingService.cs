@@ -58,12 +58,14 @@ public sealed partial class GrantBillingService
             await _store.InitializeAsync(cancellationToken).ConfigureAwait(false);
             foreach (var card in _options.RateCards)
                 await _store.TrySaveRateCardAsync(card, cancellationToken).ConfigureAwait(false);
-            _initialized = true;
             foreach (var grant in _options.Grants)
             {
-                if (await _store.GetGrantAsync(grant.Code, cancellationToken).ConfigureAwait(false) is null)
-                    await CreateGrantAsync(grant, _options.Actor, cancellationToken).ConfigureAwait(false);
+                await ValidateGrantAsync(grant, cancellationToken).ConfigureAwait(false);
+                await _store.TryCreateGrantAsync(grant, cancellationToken).ConfigureAwait(false);
+                // Keyed: posted once, and posted after a crash between creating the grant and allocating its budget.
+                await AllocateBudgetAsync(await _store.GetGrantAsync(grant.Code, cancellationToken).ConfigureAwait(false) ?? grant, _options.Actor, cancellationToken).ConfigureAwait(false);
             }
+            _initialized = true;
         }
         finally
         {
@@ -83,15 +85,18 @@ public sealed partial class GrantBillingService
         await ValidateGrantAsync(grant, cancellationToken).ConfigureAwait(false);
         if (!await _store.TryCreateGrantAsync(grant, cancellationToken).ConfigureAwait(false))
             throw new CompGridException($"Grant '{grant.Code}' exists already.") { Code = "grant-exists", Operation = "create-grant" };
-        if (grant.Budget > 0)
-        {
-            await _store.TryAppendAsync([new LedgerEntry
-            {
-                GrantCode = grant.Code, Kind = LedgerEntryKind.Allocation, Amount = grant.Budget, Currency = grant.Currency,
-                At = _time.GetUtcNow(), Actor = actor, Reason = "initial budget", Key = "budget:" + grant.Code, ExpiresAt = grant.ValidTo,
-            }], cancellationToken).ConfigureAwait(false);
-        }
+        await AllocateBudgetAsync(grant, actor, cancellationToken).ConfigureAwait(false);
         return grant;
+    }
+
+    private async Task AllocateBudgetAsync(Grant grant, string actor, CancellationToken cancellationToken)
+    {
+        if (grant.Budget <= 0) return;
+        await _store.TryAppendAsync([new LedgerEntry
+        {
+            GrantCode = grant.Code, Kind = LedgerEntryKind.Allocation, Amount = grant.Budget, Currency = grant.Currency,
+            At = _time.GetUtcNow(), Actor = actor, Reason = "initial budget", Key = "budget:" + grant.Code, ExpiresAt = grant.ValidTo,
+        }], cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Replaces a grant's settings (title, members, status, validity, credit limit, parent). Its currency cannot change.</summary>

@@ -29,6 +29,16 @@ public sealed class GrantBillingServiceTests
     }
 
     [Fact]
+    public async Task FirstUse_ManyCallersAtOnce_AllSeeTheConfiguredGrants()
+    {
+        var billing = NewService(B.Grant("g", 100_000m));
+        var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(i =>
+            Task.Run(async () => await billing.AdmissionCheck.CheckAsync(B.Admission("j" + i, "alice", "g", cpus: 1)))));
+        Assert.All(results, r => Assert.Equal(AdmissionDecision.Admit, r.Decision));
+        Assert.Equal(100_000m, (await billing.GetBalanceAsync("g")).Allocated);
+    }
+
+    [Fact]
     public async Task CheckAsync_NotAMember_RejectsNamingUserAndGrant()
     {
         var billing = NewService(B.Grant("chem", 100_000m, "alice", "carol"));

@@ -20,10 +20,18 @@ pg_bin() {
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 start() {
-  if ! pg_bin >/dev/null; then cg_apt_install postgresql; fi
+  if ! pg_bin >/dev/null; then
+    # Debian's package would create and start a system-wide "main" cluster on port 5432: ask it not to.
+    cg_apt_install postgresql-common
+    if [ -f /etc/postgresql-common/createcluster.conf ]; then
+      sed -i 's/^#\?\s*create_main_cluster.*/create_main_cluster = false/' /etc/postgresql-common/createcluster.conf
+    fi
+    cg_apt_install postgresql
+  fi
   local bin; bin="$(pg_bin)" || { cg_log "postgresql: no pg_ctl found after install"; return 1; }
   mkdir -p "$dir" "$sock"
   [ "$(id -u)" = 0 ] && chown postgres: "$dir" "$sock"
+  runas test -w "$dir" || { cg_log "postgresql: the postgres user cannot write $dir (its parent directories must be traversable)"; return 1; }
   if [ ! -f "$data/PG_VERSION" ]; then
     runas "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$COMPGRID_STATE/log/postgresql-initdb.log" 2>&1 \
       || { cg_log "postgresql: initdb failed, see $COMPGRID_STATE/log/postgresql-initdb.log"; return 1; }

@@ -25,6 +25,7 @@ start() {
     cg_apt_install postgresql-common
     if [ -f /etc/postgresql-common/createcluster.conf ]; then
       sed -i 's/^#\?\s*create_main_cluster.*/create_main_cluster = false/' /etc/postgresql-common/createcluster.conf
+      grep -q '^create_main_cluster' /etc/postgresql-common/createcluster.conf || echo 'create_main_cluster = false' >>/etc/postgresql-common/createcluster.conf
     fi
     cg_apt_install postgresql
   fi

@@ -6,12 +6,11 @@ using Microsoft.Extensions.Options;
 
 namespace CompGrid.Billing.Tests.Integration;
 
-/// <summary>Billing plugged into the real engine (in-memory backend, manual clock): DI registration, hold at submit, charge at completion.</summary>
+/// <summary>Billing plugged into the real engine (in-memory backend and stores, manual clock): DI registration, hold at submit, charge at completion.</summary>
 [Trait("Category", "Billing")]
 public sealed class EngineBillingTests : IAsyncLifetime
 {
     private readonly ManualTimeProvider _time = new(B.T0);
-    private readonly string _db = Path.Combine(Path.GetTempPath(), "cg-billing-engine-" + Guid.NewGuid().ToString("N") + ".db");
     private CompGridEngine _engine = null!;
     private GrantBillingService _billing = null!;
 
@@ -21,7 +20,7 @@ public sealed class EngineBillingTests : IAsyncLifetime
         _engine = CompGridEngine.Create(b =>
         {
             b.AddBackend(backend).UseJobStore(new InMemoryJobStore()).UseTimeProvider(_time)
-             .UseSqliteBillingStore(_db)
+             .UseInMemoryBillingStore()
              .AddGrantBilling(o =>
              {
                  o.RateCards.Add(new RateCard { Currency = "CRD", Rules = [new RateRule { CpuCoreHour = 3600m }] });
@@ -42,12 +41,7 @@ public sealed class EngineBillingTests : IAsyncLifetime
         return ((IServiceProvider)field.GetValue(engine)!).GetRequiredService<GrantBillingService>();
     }
 
-    public async Task DisposeAsync()
-    {
-        await _engine.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        File.Delete(_db);
-    }
+    public async Task DisposeAsync() => await _engine.DisposeAsync();
 
     private static JobSpec Job(string owner, string account, int cpus, int seconds, int walltime = 3600) => new()
     {

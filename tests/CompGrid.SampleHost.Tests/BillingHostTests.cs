@@ -56,7 +56,7 @@ public sealed class BillingHostTests(HostFixture fixture) : IClassFixture<HostFi
     {
         var r = await Alice.PostAsJsonAsync("/api/jobs", new { command = "true", cpus = 1, walltimeSeconds = 3600, account = "alice-pilot" });
         string text = await r.Content.ReadAsStringAsync();
-        Assert.False(r.IsSuccessStatusCode, text);
+        Assert.Equal(HttpStatusCode.PaymentRequired, r.StatusCode);
         Assert.Contains("alice-pilot", text, StringComparison.Ordinal);
         Assert.Contains("3600", text, StringComparison.Ordinal); // needed
         Assert.Contains("available", text, StringComparison.Ordinal);

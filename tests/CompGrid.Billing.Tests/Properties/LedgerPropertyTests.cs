@@ -201,3 +201,60 @@ public sealed class LedgerPropertyTests
         }).QuickCheckThrowOnFailure();
     }
 }
+
+/// <summary>The same random operation sequences on the in-memory and the SQLite store give the same ledger.</summary>
+[Trait("Category", "Storage")]
+public sealed class StoreEquivalencePropertyTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "cg-billing-prop-" + Guid.NewGuid().ToString("N"));
+
+    private static readonly Gen<(int Kind, int Job, int Amount)> Step =
+        from kind in Gen.Choose(0, 4)
+        from job in Gen.Choose(0, 5)
+        from amount in Gen.Choose(1, 3000)
+        select (kind, job, amount);
+
+    [Fact]
+    public void AnySequence_SqliteAndInMemory_AgreeOnEveryBalance()
+    {
+        var n = 0;
+        Prop.ForAll(Step.ArrayOf().ToArbitrary(), steps =>
+        {
+            var memory = new InMemoryBillingStore();
+            var sqlite = new Storage.Sqlite.SqliteBillingStore(Path.Combine(_dir, $"p{Interlocked.Increment(ref n)}.db"));
+            foreach (var store in new IBillingStore[] { memory, sqlite })
+            {
+                store.InitializeAsync().GetAwaiter().GetResult();
+                store.TryCreateGrantAsync(new Grant { Code = "g", PrincipalInvestigator = "alice", CreditLimit = 5m }).GetAwaiter().GetResult();
+                var at = B.T0;
+                foreach (var (kind, job, amount) in steps)
+                {
+                    at = at.AddMinutes(1);
+                    var value = amount / 100m;
+                    _ = kind switch
+                    {
+                        0 => (object?)store.TryAppendAsync([new LedgerEntry { GrantCode = "g", Kind = LedgerEntryKind.Allocation, Amount = value, Currency = "CRD", At = at }]).GetAwaiter().GetResult(),
+                        1 => store.TryPlaceHoldAsync(new LedgerEntry { GrantCode = "g", Kind = LedgerEntryKind.Hold, Amount = -value, Currency = "CRD", At = at, JobId = "j" + job, Key = "hold:j" + job }).GetAwaiter().GetResult(),
+                        2 => store.TryChargeAsync(new LedgerEntry { GrantCode = "g", Kind = LedgerEntryKind.Charge, Amount = -value, Currency = "CRD", At = at, JobId = "j" + job, Key = "charge:j" + job }).GetAwaiter().GetResult(),
+                        3 => store.ReleaseHoldAsync("j" + job, at, "billing", "release").GetAwaiter().GetResult(),
+                        _ => store.TryAppendAsync([new LedgerEntry { GrantCode = "g", Kind = LedgerEntryKind.Adjustment, Amount = -value, Currency = "CRD", At = at, Reason = "fee" }]).GetAwaiter().GetResult(),
+                    };
+                }
+            }
+            var a = memory.GetBalanceAsync("g").GetAwaiter().GetResult()!;
+            var b = sqlite.GetBalanceAsync("g").GetAwaiter().GetResult()!;
+            var ea = memory.GetEntriesAsync(new LedgerQuery { GrantCode = "g" }).GetAwaiter().GetResult();
+            var eb = sqlite.GetEntriesAsync(new LedgerQuery { GrantCode = "g" }).GetAwaiter().GetResult();
+            return a == b
+                && ea.Select(e => (e.Kind, e.Amount, e.JobId, e.Key)).SequenceEqual(eb.Select(e => (e.Kind, e.Amount, e.JobId, e.Key)))
+                && b.Available == eb.Sum(e => e.Amount)
+                && b.Allocated + b.Adjusted - b.Expired - b.Charged - b.Held == b.Available;
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(25));
+    }
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}

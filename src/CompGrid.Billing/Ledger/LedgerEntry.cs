@@ -77,6 +77,20 @@ public sealed record LedgerEntry
     /// <summary>Whether the entry changes the posted balance (everything except holds and releases).</summary>
     public bool IsPosted => Kind is not (LedgerEntryKind.Hold or LedgerEntryKind.HoldRelease);
 
+    /// <summary>The idempotency key of the release of the hold <paramref name="holdId"/>.</summary>
+    public static string ReleaseKey(long holdId) => "release:" + holdId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The entry that releases <paramref name="hold"/>: equal and opposite, referencing it, keyed <c>release:{holdId}</c>.</summary>
+    public static LedgerEntry ReleaseOf(LedgerEntry hold, DateTimeOffset at, string? actor, string? reason)
+    {
+        ArgumentNullException.ThrowIfNull(hold);
+        return new LedgerEntry
+        {
+            GrantCode = hold.GrantCode, Kind = LedgerEntryKind.HoldRelease, Amount = -hold.Amount, Currency = hold.Currency, At = at,
+            JobId = hold.JobId, User = hold.User, Actor = actor, Reason = reason, Key = ReleaseKey(hold.Id), RefEntryId = hold.Id,
+        };
+    }
+
     /// <inheritdoc/>
     public override string ToString() => $"#{Id} {At:O} {GrantCode} {Kind} {Amount} {Currency}{(JobId is null ? "" : " job " + JobId)}{(Reason is null ? "" : ": " + Reason)}";
 }

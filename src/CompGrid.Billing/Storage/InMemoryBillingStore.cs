@@ -104,7 +104,7 @@ public sealed class InMemoryBillingStore : IBillingStore
         lock (_gate)
         {
             var hold = ActiveHoldLocked(jobId);
-            return Task.FromResult(hold is null ? null : AppendLocked(Release(hold, at, actor, reason)));
+            return Task.FromResult(hold is null ? null : AppendLocked(LedgerEntry.ReleaseOf(hold, at, actor, reason)));
         }
     }
 
@@ -118,7 +118,7 @@ public sealed class InMemoryBillingStore : IBillingStore
             if (charge.Key is { } k && _keys.Contains(k)) return Task.FromResult(false);
             AppendLocked(charge);
             if (charge.JobId is { } job && ActiveHoldLocked(job) is { } hold)
-                AppendLocked(Release(hold, charge.At, charge.Actor, "charged"));
+                AppendLocked(LedgerEntry.ReleaseOf(hold, charge.At, charge.Actor, "charged"));
             return Task.FromResult(true);
         }
     }
@@ -154,7 +154,7 @@ public sealed class InMemoryBillingStore : IBillingStore
     {
         if (jobId is null) return null;
         var hold = _entries.LastOrDefault(e => e.Kind == LedgerEntryKind.Hold && e.JobId == jobId);
-        return hold is null || _keys.Contains(ReleaseKey(hold.Id)) ? null : hold;
+        return hold is null || _keys.Contains(LedgerEntry.ReleaseKey(hold.Id)) ? null : hold;
     }
 
     private LedgerEntry AppendLocked(LedgerEntry entry)
@@ -163,18 +163,5 @@ public sealed class InMemoryBillingStore : IBillingStore
         _entries.Add(stored);
         if (stored.Key is { } k) _keys.Add(k);
         return stored;
-    }
-
-    internal static string ReleaseKey(long holdId) => "release:" + holdId.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    /// <summary>The release entry of <paramref name="hold"/> (shared by the stores).</summary>
-    public static LedgerEntry Release(LedgerEntry hold, DateTimeOffset at, string? actor, string? reason)
-    {
-        ArgumentNullException.ThrowIfNull(hold);
-        return new LedgerEntry
-        {
-            GrantCode = hold.GrantCode, Kind = LedgerEntryKind.HoldRelease, Amount = -hold.Amount, Currency = hold.Currency, At = at,
-            JobId = hold.JobId, User = hold.User, Actor = actor, Reason = reason, Key = ReleaseKey(hold.Id), RefEntryId = hold.Id,
-        };
     }
 }

@@ -205,7 +205,7 @@ public sealed class PostgreSqlBillingStore : IBillingStore
         await GetGrantAsync(c, tx, hold.GrantCode, forUpdate: true, cancellationToken).ConfigureAwait(false);
         hold = await ActiveHoldAsync(c, tx, jobId, cancellationToken).ConfigureAwait(false);
         if (hold is null) return null;
-        var release = await InsertAsync(c, tx, InMemoryBillingStore.Release(hold, at, actor, reason), cancellationToken).ConfigureAwait(false);
+        var release = await InsertAsync(c, tx, LedgerEntry.ReleaseOf(hold, at, actor, reason), cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return release;
     }
@@ -220,7 +220,7 @@ public sealed class PostgreSqlBillingStore : IBillingStore
             throw new CompGridException($"Grant '{charge.GrantCode}' was not found.") { Code = "unknown-grant", Operation = "charge" };
         if (await InsertAsync(c, tx, charge, cancellationToken).ConfigureAwait(false) is null) return false;
         if (charge.JobId is { } job && await ActiveHoldAsync(c, tx, job, cancellationToken).ConfigureAwait(false) is { } hold)
-            await InsertAsync(c, tx, InMemoryBillingStore.Release(hold, charge.At, charge.Actor, "charged"), cancellationToken).ConfigureAwait(false);
+            await InsertAsync(c, tx, LedgerEntry.ReleaseOf(hold, charge.At, charge.Actor, "charged"), cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return true;
     }

@@ -194,7 +194,7 @@ public sealed class SqliteBillingStore : IBillingStore
         using var tx = await SqliteConnectionFactory.BeginWriteAsync(c, cancellationToken).ConfigureAwait(false);
         var hold = await ActiveHoldAsync(c, tx, jobId, cancellationToken).ConfigureAwait(false);
         if (hold is null) return null;
-        var release = await InsertAsync(c, tx, InMemoryBillingStore.Release(hold, at, actor, reason), cancellationToken).ConfigureAwait(false);
+        var release = await InsertAsync(c, tx, LedgerEntry.ReleaseOf(hold, at, actor, reason), cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return release;
     }
@@ -207,7 +207,7 @@ public sealed class SqliteBillingStore : IBillingStore
         using var tx = await SqliteConnectionFactory.BeginWriteAsync(c, cancellationToken).ConfigureAwait(false);
         if (await InsertAsync(c, tx, charge, cancellationToken).ConfigureAwait(false) is null) return false;
         if (charge.JobId is { } job && await ActiveHoldAsync(c, tx, job, cancellationToken).ConfigureAwait(false) is { } hold)
-            await InsertAsync(c, tx, InMemoryBillingStore.Release(hold, charge.At, charge.Actor, "charged"), cancellationToken).ConfigureAwait(false);
+            await InsertAsync(c, tx, LedgerEntry.ReleaseOf(hold, charge.At, charge.Actor, "charged"), cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return true;
     }

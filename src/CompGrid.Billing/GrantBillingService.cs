@@ -136,6 +136,35 @@ public sealed partial class GrantBillingService
             ?? throw new CompGridException($"Grant '{code}' was not found.") { Code = "unknown-grant" };
     }
 
+    /// <summary>
+    /// The grant and every grant below it (<see cref="Grant.ParentCode"/>), each with its balance, parents before
+    /// children, plus their sum — a department's view of its groups and projects. Every grant in the tree must use the
+    /// grant's currency.
+    /// </summary>
+    public async Task<(IReadOnlyList<(Grant Grant, GrantBalance Balance)> Grants, GrantBalance Total)> GetRollupAsync(string code, CancellationToken cancellationToken = default)
+    {
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        var root = await RequireGrantAsync(code, cancellationToken).ConfigureAwait(false);
+        var all = await _store.ListGrantsAsync(cancellationToken).ConfigureAwait(false);
+        var children = all.Where(g => g.ParentCode is not null).ToLookup(g => g.ParentCode!, StringComparer.Ordinal);
+        var tree = new List<(Grant, GrantBalance)>();
+        var queue = new Queue<Grant>([root]);
+        while (queue.TryDequeue(out var g))
+        {
+            if (!string.Equals(g.Currency, root.Currency, StringComparison.OrdinalIgnoreCase))
+                throw new CompGridException($"Grant '{g.Code}' is in {g.Currency}, not {root.Currency} like '{root.Code}'; balances cannot be added up.") { Code = "currency-mismatch" };
+            tree.Add((g, await GetBalanceAsync(g.Code, cancellationToken).ConfigureAwait(false)));
+            foreach (var c in children[g.Code]) queue.Enqueue(c);
+        }
+        var total = new GrantBalance
+        {
+            GrantCode = root.Code, Currency = root.Currency,
+            Allocated = tree.Sum(t => t.Item2.Allocated), Adjusted = tree.Sum(t => t.Item2.Adjusted), Expired = tree.Sum(t => t.Item2.Expired),
+            Charged = tree.Sum(t => t.Item2.Charged), Held = tree.Sum(t => t.Item2.Held), CreditLimit = tree.Sum(t => t.Item2.CreditLimit),
+        };
+        return (tree, total);
+    }
+
     /// <summary>Adds money to a grant, optionally expiring (with a carry-over fraction of the unused remainder).</summary>
     public async Task<LedgerEntry> AllocateAsync(string code, decimal amount, string actor, string reason, DateTimeOffset? expiresAt = null,
         decimal carryOverFraction = 0, string? key = null, CancellationToken cancellationToken = default)

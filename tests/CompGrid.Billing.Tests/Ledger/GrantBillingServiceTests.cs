@@ -227,6 +227,20 @@ public sealed class GrantBillingServiceTests
     }
 
     [Fact]
+    public async Task GetRollupAsync_DepartmentTree_SumsChildren()
+    {
+        var billing = NewService(B.Grant("dept", 1_000m), B.Grant("group", 500m) with { ParentCode = "dept" },
+            B.Grant("proj", 200m) with { ParentCode = "group" }, B.Grant("other", 7m));
+        await billing.ChargeAsync(B.Usage("j", "alice", "proj", cpus: 1, seconds: 50));
+        var (grants, total) = await billing.GetRollupAsync("dept");
+        Assert.Equal(["dept", "group", "proj"], grants.Select(g => g.Grant.Code));
+        Assert.Equal(1_700m, total.Allocated);
+        Assert.Equal(50m, total.Charged);
+        Assert.Equal(1_650m, total.Available);
+        Assert.Equal(150m, (await billing.GetRollupAsync("proj")).Total.Available);
+    }
+
+    [Fact]
     public async Task ListGrantsAsync_ForUser_ReturnsGrantsTheUserMayCharge()
     {
         var billing = NewService(B.Grant("a", 1m, "alice"), B.Grant("b", 1m, "bob"), B.Grant("shared", 1m, "alice", "bob"));

@@ -157,7 +157,12 @@ internal sealed partial class SlurmRestClient : ISlurmClient
             request.Headers.Add("X-SLURM-USER-NAME", actAs ?? _tokens.UserName);
             request.Headers.Add("X-SLURM-USER-TOKEN", token);
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-            if (jsonBody is not null) request.Content = new StringContent(jsonBody, Encoding.UTF8, "application/json");
+            if (jsonBody is not null)
+            {
+                // slurmrestd 22.05 rejects "application/json; charset=utf-8" ("Unable to parse query"): no charset parameter.
+                request.Content = new StringContent(jsonBody, Encoding.UTF8);
+                request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            }
 
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_options.RequestTimeout);

@@ -161,9 +161,11 @@ internal sealed class SlurmComputeBackend : IComputeBackend, IAsyncDisposable
         while (true)
         {
             acct = await ExecuteAsync(ct => _client.GetAccountingAsync(backendJobId, ct), "usage", null, cancellationToken).ConfigureAwait(false);
-            if (acct is { HasEnded: true }) break;
+            // slurmdbd fills some fields (the partition) a few seconds after the end record: wait for a complete one.
+            if (acct is { HasEnded: true, Partition: not null }) break;
             if (_time.GetElapsedTime(started) >= _options.AccountingWait)
             {
+                if (acct is { HasEnded: true }) break;
                 if (acct is null && await GetStatusAsync(backendJobId, cancellationToken).ConfigureAwait(false) is null)
                     throw new JobNotFoundException(backendJobId) { Backend = Name, Operation = "usage" };
                 throw new CompGridException($"Slurm accounting has no final record of job {backendJobId} yet (state {acct?.State ?? "none"}); retry later.")

@@ -134,11 +134,11 @@ internal sealed class RestDialectV0038 : ISlurmRestDialect
         {
             JobId = jobId,
             State = state,
-            User = job.Str("user"),
-            Account = job.Str("account"),
-            Partition = job.Str("partition"),
-            Qos = job.Str("qos"),
-            NodeList = job.Str("nodes"),
+            User = NonEmpty(job.Str("user")),
+            Account = NonEmpty(job.Str("account")),
+            Partition = NonEmpty(job.Str("partition")),
+            Qos = NonEmpty(job.Str("qos")),
+            NodeList = NonEmpty(job.Str("nodes")),
             NodeCount = (int)(job.Long("allocation_nodes") ?? 0),
             StartedAt = time?.Time("start"),
             EndedAt = time?.Time("end"),
@@ -150,6 +150,8 @@ internal sealed class RestDialectV0038 : ISlurmRestDialect
             Comment = job.Prop("comment") is { ValueKind: JsonValueKind.Object } c ? c.Str("job") : job.Str("comment"),
         };
     }
+
+    private static string? NonEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 
     private static TimeSpan ReadSeconds(JsonElement? e) =>
         e is { } v ? TimeSpan.FromSeconds(v.Long("seconds") ?? 0) + TimeSpan.FromMicroseconds(v.Long("microseconds") ?? 0) : TimeSpan.Zero;

@@ -218,7 +218,10 @@ internal sealed partial class SlurmRestClient : ISlurmClient
         if (r.Ok) return;
         string detail = r.Errors.Count > 0 ? string.Join("; ", r.Errors) : (r.Text.Length > 300 ? r.Text[..300] : r.Text);
         string message = $"slurmrestd {operation} failed (HTTP {r.Status.ToString(CultureInfo.InvariantCulture)}): {detail}";
-        if (r.Status is 502 or 503 or 504)
+        // 22.05 reports an unreachable slurmctld/slurmdbd as HTTP 500 with error_number -1 ("Unspecified error") from
+        // slurm_load_job(s), slurm_load_ctl_conf, nodes: transient (the controller may be restarting).
+        bool unreachable = r.Status == 500 && r.Errors.Count > 0 && r.Errors.All(e => e.Number == -1);
+        if (r.Status is 502 or 503 or 504 || unreachable)
             throw new CompGridException(message) { Backend = _backend, Operation = operation, JobId = jobId, IsTransient = true, Code = "unavailable" };
         if (r.Status == 404 && r.Errors.Count == 0)
             throw new CompGridException(message + $" (is API {_dialect?.Version} served?)") { Backend = _backend, Operation = operation, JobId = jobId, Code = "unsupported-version" };

@@ -12,7 +12,7 @@ namespace CompGrid.Slurm;
 /// tracks them through slurmctld (and slurmdbd once slurmctld has purged them), reads their output files and imports
 /// their accounting. Every cluster call goes through the cluster's resilience pipeline.
 /// </summary>
-internal sealed class SlurmComputeBackend : IComputeBackend, IAsyncDisposable
+internal sealed class SlurmComputeBackend : IComputeBackend, IAsyncDisposable, IDisposable
 {
     private const int MaxCachedStatuses = 10_000;
     private readonly SlurmBackendOptions _options;
@@ -208,6 +208,9 @@ internal sealed class SlurmComputeBackend : IComputeBackend, IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => _client.DisposeAsync();
+
+    /// <summary>For containers disposed synchronously: closes the SSH master and the HTTP client.</summary>
+    public void Dispose() => _client.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     public override string ToString() => $"Slurm backend '{Name}' ({_options.Transport})";
 }

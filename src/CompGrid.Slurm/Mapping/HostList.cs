@@ -23,19 +23,26 @@ internal static class HostList
             foreach (string range in item[(open + 1)..close].Split(','))
             {
                 int dash = range.IndexOf('-', StringComparison.Ordinal);
-                if (dash < 0) { result.Add(prefix + range + suffix); continue; }
+                if (dash < 0) { Add(prefix + range + suffix); continue; }
                 string lo = range[..dash], hi = range[(dash + 1)..];
                 if (!int.TryParse(lo, NumberStyles.None, CultureInfo.InvariantCulture, out int a) ||
                     !int.TryParse(hi, NumberStyles.None, CultureInfo.InvariantCulture, out int b) || b < a || b - a > 100_000)
                 {
-                    result.Add(prefix + range + suffix);
+                    Add(prefix + range + suffix);
                     continue;
                 }
                 for (int i = a; i <= b; i++)
-                    result.Add(prefix + i.ToString(CultureInfo.InvariantCulture).PadLeft(lo.Length, '0') + suffix);
+                    Add(prefix + i.ToString(CultureInfo.InvariantCulture).PadLeft(lo.Length, '0') + suffix);
             }
         }
         return result;
+
+        // A name with a second bracket group (r[1-2]c[1-2]) expands again.
+        void Add(string name)
+        {
+            if (name.Contains('[', StringComparison.Ordinal) && name.Contains(']', StringComparison.Ordinal)) result.AddRange(Expand(name));
+            else result.Add(name);
+        }
     }
 
     private static IEnumerable<string> SplitTopLevel(string s)

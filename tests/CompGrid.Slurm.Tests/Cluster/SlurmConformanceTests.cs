@@ -23,9 +23,11 @@ public abstract class SlurmConformanceTestsBase(IComputeBackend backend) : Backe
 }
 
 [Trait("Category", "Slurm")]
+[RequiresBackend(SlurmCluster.Name, SlurmCluster.UrlVariable)]
 [Collection("SlurmRest")]
 public sealed class SlurmRestConformanceTests(SlurmRestFixture fixture) : SlurmConformanceTestsBase(fixture.Backend);
 
 [Trait("Category", "Slurm")]
+[RequiresBackend(SlurmCluster.Name, SlurmCluster.UrlVariable)]
 [Collection("SlurmSsh")]
 public sealed class SlurmSshConformanceTests(SlurmSshFixture fixture) : SlurmConformanceTestsBase(fixture.Backend);

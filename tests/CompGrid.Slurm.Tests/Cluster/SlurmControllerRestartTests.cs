@@ -4,6 +4,7 @@ namespace CompGrid.Slurm.Tests;
 
 /// <summary>slurmctld stopped and started while jobs run: the jobs are still tracked to their real end.</summary>
 [Trait("Category", "Slurm")]
+[RequiresBackend(SlurmCluster.Name, SlurmCluster.UrlVariable)]
 [Collection("SlurmControllerRestart")]
 public sealed class SlurmControllerRestartTests(SlurmSshFixture ssh, SlurmRestFixture rest)
 {

@@ -5,6 +5,7 @@ namespace CompGrid.Slurm.Tests;
 
 /// <summary>The scenarios on the real cluster: multi-node, GPU, OOM, exit codes, cancel, accounting, injection, errors.</summary>
 [Trait("Category", "Slurm")]
+[RequiresBackend(SlurmCluster.Name, SlurmCluster.UrlVariable)]
 [Collection("SlurmScenarios")]
 public sealed class SlurmScenarioTests(SlurmRestFixture rest, SlurmSshFixture ssh, SlurmCliFixture cli)
 {

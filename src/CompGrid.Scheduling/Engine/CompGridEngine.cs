@@ -15,6 +15,7 @@ namespace CompGrid;
 /// </summary>
 public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
 {
+    private static readonly System.Diagnostics.ActivitySource s_activity = new(CompGridDiagnostics.SourceName);
     private static readonly Meter s_meter = new(CompGridDiagnostics.SourceName);
     private static readonly Counter<long> s_submitted = s_meter.CreateCounter<long>("compgrid.jobs.submitted", description: "Jobs admitted");
     private static readonly Counter<long> s_finished = s_meter.CreateCounter<long>("compgrid.jobs.finished", description: "Jobs that reached a terminal state");
@@ -160,6 +161,8 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(spec);
         EnsureStarted();
+        using var activity = s_activity.StartActivity("compgrid.submit");
+        activity?.SetTag("compgrid.owner", spec.Owner);
         var errors = JobSpecValidator.Validate(spec, _options.MaxWalltime).ToList();
         IComputeBackend? backend = null;
         if (errors.Count == 0)
@@ -493,8 +496,12 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
 
     private async Task DispatchAsync(JobRecord job, IComputeBackend backend, IReadOnlyList<string> nodes, long memPerNode, CancellationToken ct)
     {
+        using var activity = s_activity.StartActivity("compgrid.dispatch");
+        activity?.SetTag("compgrid.job_id", job.Id);
+        activity?.SetTag("compgrid.backend", backend.Name);
         var request = new BackendJobRequest { JobId = job.Id, Spec = job.Spec, Nodes = nodes, MemoryMiBPerNode = memPerNode, Walltime = WalltimeOf(job.Spec) };
         string backendJobId;
+        var dispatchedAt = _time.GetUtcNow();
         try
         {
             backendJobId = await backend.SubmitAsync(request, ct).ConfigureAwait(false);
@@ -512,13 +519,18 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
             await FinishAsync(rejected, null, ct).ConfigureAwait(false);
             return;
         }
-        await UpdateAsync(job, j => j with { BackendJobId = backendJobId, Nodes = nodes, DispatchedAt = _time.GetUtcNow(), Reason = null }, ct).ConfigureAwait(false);
+        await UpdateAsync(job, j => j with { BackendJobId = backendJobId, Nodes = nodes, DispatchedAt = dispatchedAt, Reason = null }, ct).ConfigureAwait(false);
         LogDispatched(_logger, job.Id, backend.Name, backendJobId, string.Join(",", nodes));
     }
 
     private async Task<JobRecord> ApplyStatusAsync(JobRecord job, BackendJobStatus status, CancellationToken ct)
     {
         if (job.IsTerminal) return job;
+        if (status.State.IsTerminal() && job.State == JobState.Queued && status.StartedAt is not null)
+        {
+            // It ran between two looks: record the start too, so the history shows Queued -> Running -> end.
+            job = await TransitionAsync(job, j => j with { State = JobState.Running, StartedAt = status.StartedAt, NativeState = status.NativeState, Reason = null }, "engine", ct).ConfigureAwait(false);
+        }
         if (status.State.IsTerminal())
         {
             var state = status.State;

@@ -163,7 +163,9 @@ internal sealed class SlurmComputeBackend : IComputeBackend, IAsyncDisposable, I
             acct = await ExecuteAsync(ct => _client.GetAccountingAsync(backendJobId, ct), "usage", null, cancellationToken).ConfigureAwait(false);
             // slurmdbd fills some fields (the partition) a few seconds after the end record: wait for a complete one.
             if (acct is { HasEnded: true, Partition: not null }) break;
-            if (_time.GetElapsedTime(started) >= _options.AccountingWait)
+            var waited = _time.GetElapsedTime(started);
+            if (acct is { HasEnded: true } && waited >= TimeSpan.FromSeconds(10)) break; // complete enough; don't hold the caller
+            if (waited >= _options.AccountingWait)
             {
                 if (acct is { HasEnded: true }) break;
                 if (acct is null && await GetStatusAsync(backendJobId, cancellationToken).ConfigureAwait(false) is null)

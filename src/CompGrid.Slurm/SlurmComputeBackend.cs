@@ -163,13 +163,13 @@ internal sealed class SlurmComputeBackend : IComputeBackend, IAsyncDisposable, I
             acct = await ExecuteAsync(ct => _client.GetAccountingAsync(backendJobId, ct), "usage", null, cancellationToken).ConfigureAwait(false);
             // slurmdbd fills some fields (the partition) a few seconds after the end record: wait for a complete one.
             if (acct is { HasEnded: true, Partition: not null }) break;
+            if (acct is null && await GetStatusAsync(backendJobId, cancellationToken).ConfigureAwait(false) is null)
+                throw new JobNotFoundException(backendJobId) { Backend = Name, Operation = "usage" };
             var waited = _time.GetElapsedTime(started);
             if (acct is { HasEnded: true } && waited >= TimeSpan.FromSeconds(10)) break; // complete enough; don't hold the caller
             if (waited >= _options.AccountingWait)
             {
                 if (acct is { HasEnded: true }) break;
-                if (acct is null && await GetStatusAsync(backendJobId, cancellationToken).ConfigureAwait(false) is null)
-                    throw new JobNotFoundException(backendJobId) { Backend = Name, Operation = "usage" };
                 throw new CompGridException($"Slurm accounting has no final record of job {backendJobId} yet (state {acct?.State ?? "none"}); retry later.")
                 { Backend = Name, Operation = "usage", IsTransient = true, Code = "accounting-pending" };
             }

@@ -232,7 +232,7 @@ public sealed class SlurmScenarioTests(SlurmRestFixture rest, SlurmSshFixture ss
         string knownHosts = Path.GetTempFileName();
         try
         {
-            await File.WriteAllTextAsync(knownHosts, "[127.0.0.1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDf0tGxZ0X9I7b3kRyZpP8yN0q2mO3w3yD7qZ7ZcNnZk\n");
+            await File.WriteAllTextAsync(knownHosts, $"[127.0.0.1]:{SlurmCluster.Env("COMPGRID_SLURM_SSH_PORT")} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDf0tGxZ0X9I7b3kRyZpP8yN0q2mO3w3yD7qZ7ZcNnZk\n");
             var options = SlurmCluster.SshOptions();
             options.SshKnownHostsFile = knownHosts;
             options.SshControlPersist = TimeSpan.Zero;

@@ -88,6 +88,7 @@ public sealed class BackendResilienceTests
         Assert.Equal(JobState.Completed, purged!.State);
         Assert.Equal("cg-8", purged.JobId);
         Assert.Null(await backend.GetStatusAsync("9"));
+        await Assert.ThrowsAsync<JobNotFoundException>(() => backend.GetUsageAsync("9"));
         Assert.Null(await backend.GetStatusAsync("9; rm -rf /"));
     }
 

@@ -19,13 +19,17 @@ builder.Services.Configure<JsonOptions>(o =>
 });
 builder.Services.AddProblemDetails();
 
-builder.Services.AddCompGrid()
+var grid = builder.Services.AddCompGrid()
     .BindConfiguration(config)
     .AddLocalBackend("local", config.GetSection("Local"))
     .Configure(o => o.DefaultBackend ??= "local")
     .UseSqliteStore(Path.Combine(dataDirectory, "compgrid.db"))
     .AddStewardship(config.GetSection("Stewardship"))
     .AddWebhookNotifier();
+
+// Optional backends, each enabled by its configuration section (see README.md and docs/backends/).
+if (config.GetSection("Docker:Engines").GetChildren().Any())
+    grid.AddDockerBackend(config["Docker:Name"] ?? "lab", config.GetSection("Docker"));
 builder.Services.PostConfigure<CompGrid.Local.LocalBackendOptions>("local", o =>
 {
     if (string.IsNullOrEmpty(config["Local:StateDirectory"])) o.StateDirectory = Path.Combine(dataDirectory, "local");

@@ -21,6 +21,15 @@ internal interface ICommandRunner : IAsyncDisposable
     Task<CommandResult> RunAsync(string command, IReadOnlyList<string> arguments, string? standardInput, CancellationToken cancellationToken);
 }
 
+/// <summary>Where Slurm's commands are: <see cref="SlurmBackendOptions.SlurmBinDirectory"/> applies to them only, not to helpers such as <c>tail</c>.</summary>
+internal static class SlurmCommands
+{
+    private static readonly HashSet<string> Slurm = new(StringComparer.Ordinal) { "sbatch", "squeue", "scontrol", "scancel", "sacct", "sinfo" };
+
+    public static string Resolve(string command, string? binDirectory) =>
+        binDirectory is { Length: > 0 } dir && Slurm.Contains(command) ? dir.TrimEnd('/') + "/" + command : command;
+}
+
 /// <summary>Starts a process with an argument list, feeds stdin, captures output, enforces a timeout.</summary>
 internal static class ProcessRunner
 {
@@ -50,13 +59,21 @@ internal static class ProcessRunner
         var stderrTask = process.StandardError.ReadToEndAsync(timeoutCts.Token);
         try
         {
-            if (standardInput is not null)
+            try
             {
-                // A single write of the script text; the encoding has no preamble (UTF-8 without BOM).
-                await process.StandardInput.WriteAsync(standardInput.AsMemory(), timeoutCts.Token).ConfigureAwait(false);
-                await process.StandardInput.FlushAsync(timeoutCts.Token).ConfigureAwait(false);
+                if (standardInput is not null)
+                {
+                    // A single write of the script text; the encoding has no preamble (UTF-8 without BOM).
+                    await process.StandardInput.WriteAsync(standardInput.AsMemory(), timeoutCts.Token).ConfigureAwait(false);
+                    await process.StandardInput.FlushAsync(timeoutCts.Token).ConfigureAwait(false);
+                }
+                process.StandardInput.Close();
             }
-            process.StandardInput.Close();
+            catch (IOException)
+            {
+                // The command exited without reading its input (ssh could not connect, sbatch refused an option): its exit
+                // code and stderr tell why.
+            }
             await process.WaitForExitAsync(timeoutCts.Token).ConfigureAwait(false);
             string stdout = await stdoutTask.ConfigureAwait(false);
             string stderr = await stderrTask.ConfigureAwait(false);
@@ -89,7 +106,7 @@ internal sealed class LocalCommandRunner(SlurmBackendOptions options, string bac
 
     public Task<CommandResult> RunAsync(string command, IReadOnlyList<string> arguments, string? standardInput, CancellationToken cancellationToken)
     {
-        string file = options.SlurmBinDirectory is { Length: > 0 } dir ? Path.Combine(dir, command) : command;
+        string file = SlurmCommands.Resolve(command, options.SlurmBinDirectory);
         var psi = new ProcessStartInfo(file);
         foreach (string a in arguments) psi.ArgumentList.Add(a);
         ProcessRunner.ApplySlurmEnvironment(psi.Environment, options.SlurmConf);
@@ -143,7 +160,7 @@ internal sealed class SshCommandRunner : ICommandRunner
     {
         var words = new List<string> { "env", "-u", "SLURM_JWT", "LC_ALL=C", "SLURM_TIME_FORMAT=%s" };
         if (_options.SlurmConf is { } conf) words.Add("SLURM_CONF=" + conf);
-        words.Add(_options.SlurmBinDirectory is { Length: > 0 } dir ? dir.TrimEnd('/') + "/" + command : command);
+        words.Add(SlurmCommands.Resolve(command, _options.SlurmBinDirectory));
         words.AddRange(arguments);
         return ShellQuote.Join(words);
     }

@@ -59,7 +59,7 @@ internal sealed record SlurmJobInfo
             Reason = Reason is null or "None" or "" ? null : Reason,
             ExitCode = ExitCode,
             Signal = Signal,
-            StartedAt = StartedAt,
+            StartedAt = state == JobState.Queued ? null : StartedAt, // a pending job's StartTime is only an estimate
             EndedAt = state.IsTerminal() ? EndedAt : null,
             Nodes = HostList.Expand(NodeList),
         };

@@ -91,6 +91,25 @@ public sealed class StatesAndParsingTests
     }
 
     [Fact]
+    public void ParseScontrolJob_PendingJob_HasNoStartTime()
+    {
+        var job = SlurmCliClient.ParseScontrolJob("JobId=9 JobName=p UserId=a(1) JobState=PENDING Reason=Resources ExitCode=0:0 StartTime=1795399999 EndTime=1795403599 NodeList=(null) Comment=compgrid:cg-9")!;
+        var status = job.ToStatus();
+        Assert.Equal(JobState.Queued, status.State);
+        Assert.Null(status.StartedAt);
+        Assert.Null(status.EndedAt);
+        Assert.Empty(status.Nodes);
+        Assert.Equal("Resources", status.Reason);
+    }
+
+    [Theory]
+    [InlineData("sbatch", "/opt/slurm/bin", "/opt/slurm/bin/sbatch")]
+    [InlineData("tail", "/opt/slurm/bin", "tail")]
+    [InlineData("sacct", null, "sacct")]
+    public void SlurmCommands_BinDirectoryAppliesToSlurmCommandsOnly(string command, string? dir, string expected) =>
+        Assert.Equal(expected, SlurmCommands.Resolve(command, dir));
+
+    [Fact]
     public void ParseSqueue_Lines_ReadsJobsAndComments()
     {
         var jobs = SlurmCliClient.ParseSqueue("1|FAILED|NonZeroExitCode|1795310935|1795310935|n[1-2]|compgrid:x1\n2|PENDING|Resources|1795399999|NONE||(null)\n");

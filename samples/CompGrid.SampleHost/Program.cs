@@ -1,4 +1,5 @@
 using CompGrid;
+using CompGrid.SampleHost;
 using CompGrid.SampleHost.Api;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
@@ -24,7 +25,8 @@ var grid = builder.Services.AddCompGrid()
     .AddLocalBackend("local", config.GetSection("Local"))
     .Configure(o => o.DefaultBackend ??= "local")
     .UseSqliteStore(Path.Combine(dataDirectory, "compgrid.db"))
-    .AddStewardship(config.GetSection("Stewardship"))
+    .AddStewardship(config.GetSection("Stewardship"))   // admission order: stewardship, then billing's hold
+    .AddSampleGrantBilling(config.GetSection("Billing"), Path.Combine(dataDirectory, "compgrid.db"))
     .AddWebhookNotifier();
 
 // Optional backends, each enabled by its configuration section (see README.md and docs/backends/).
@@ -49,6 +51,7 @@ app.UseStaticFiles();
 app.UseAuthentication();
 app.UseAuthorization();
 app.MapJobEndpoints();
+app.MapBillingEndpoints();
 app.MapGet("/healthz", () => Results.Text("ok")).AllowAnonymous();
 
 if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SampleUsersOptions>>().Value.Users.Count == 0)

@@ -32,6 +32,8 @@ var grid = builder.Services.AddCompGrid()
 // Optional backends, each enabled by its configuration section (see README.md and docs/backends/).
 if (config.GetSection("Docker:Engines").GetChildren().Any())
     grid.AddDockerBackend(config["Docker:Name"] ?? "lab", config.GetSection("Docker"));
+foreach (var cluster in config.GetSection("Slurm").GetChildren())   // CompGrid:Slurm:<name>:Transport=Ssh|Rest|Cli, …
+    grid.AddSlurmBackend(cluster.Key, cluster);
 builder.Services.PostConfigure<CompGrid.Local.LocalBackendOptions>("local", o =>
 {
     if (string.IsNullOrEmpty(config["Local:StateDirectory"])) o.StateDirectory = Path.Combine(dataDirectory, "local");

@@ -5,7 +5,7 @@ namespace CompGrid.Docker.Tests;
 /// <summary>The backend conformance suite against a real dockerd (engine 1), with payloads that run in the busybox test image.</summary>
 [Collection(DockerCollection.Name)]
 [Trait("Category", "Docker")]
-[NeedsBackend("Docker", DockerEnginesFixture.HostVariable)]
+[RequiresBackend("Docker", DockerEnginesFixture.HostVariable)]
 public sealed class DockerConformanceTests(DockerEnginesFixture fixture) : BackendConformanceTests, IAsyncLifetime
 {
     public Task InitializeAsync() => Task.CompletedTask;

@@ -1,27 +1,29 @@
-using CompGrid.Testing;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
-[assembly: TestFramework("CompGrid.Slurm.Tests.Cluster.RequiresBackendTestFramework", "CompGrid.Slurm.Tests")]
-
-namespace CompGrid.Slurm.Tests.Cluster;
+namespace CompGrid.Testing;
 
 /// <summary>
-/// Marks a test class (for example one deriving the conformance suite, whose inherited facts cannot carry
-/// <see cref="BackendFactAttribute"/>) as needing a real backend: when <see cref="EnvironmentVariable"/> is unset its tests
-/// are reported skipped with a message, unless <c>COMPGRID_REQUIRE_BACKENDS=1</c>, where they run and fail.
+/// Marks a test class as needing a real backend, for classes whose facts are inherited (the conformance suites) and
+/// so cannot carry <see cref="BackendFactAttribute"/>. When <see cref="EnvironmentVariable"/> is unset the class's
+/// facts are reported skipped with a message naming the backend, unless <c>COMPGRID_REQUIRE_BACKENDS=1</c>, where
+/// they run (and fail). Takes effect in test assemblies that use <see cref="BackendTestFramework"/>:
+/// <c>[assembly: TestFramework("CompGrid.Testing.BackendTestFramework", "CompGrid.Testing")]</c>.
 /// </summary>
 [AttributeUsage(AttributeTargets.Class)]
 public sealed class RequiresBackendAttribute(string backend, string environmentVariable) : Attribute
 {
+    /// <summary>The backend's name, for the skip message.</summary>
     public string Backend { get; } = backend;
 
+    /// <summary>The variable that locates the backend.</summary>
     public string EnvironmentVariable { get; } = environmentVariable;
 }
 
-/// <summary>The standard xunit framework, with discovery that honours <see cref="RequiresBackendAttribute"/>.</summary>
-public sealed class RequiresBackendTestFramework(IMessageSink messageSink) : XunitTestFramework(messageSink)
+/// <summary>xunit's standard framework, with discovery that honours <see cref="RequiresBackendAttribute"/>.</summary>
+public sealed class BackendTestFramework(IMessageSink messageSink) : XunitTestFramework(messageSink)
 {
+    /// <inheritdoc/>
     protected override ITestFrameworkDiscoverer CreateDiscoverer(IAssemblyInfo assemblyInfo) =>
         new Discoverer(assemblyInfo, SourceInformationProvider, DiagnosticMessageSink);
 

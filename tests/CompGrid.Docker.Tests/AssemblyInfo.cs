@@ -1,0 +1,3 @@
+global using CompGrid.Testing;
+
+[assembly: Xunit.TestFramework("CompGrid.Testing.BackendTestFramework", "CompGrid.Testing")]

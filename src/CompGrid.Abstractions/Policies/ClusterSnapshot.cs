@@ -306,6 +306,31 @@ public sealed class ClusterSnapshot
         Generation++;
     }
 
+    /// <summary>
+    /// A deep copy of the nodes and their state (not the caches: the copy builds its own indexes on first use). Used
+    /// for what-if work such as backfill reservations without touching the live snapshot.
+    /// </summary>
+    public ClusterSnapshot Clone()
+    {
+        var c = new ClusterSnapshot();
+        c._features.AddRange(_features);
+        c._partitions.AddRange(_partitions);
+        c._gpuModels.AddRange(_gpuModels);
+        foreach (var kv in _nodeIndex) c._nodeIndex.Add(kv.Key, kv.Value);
+        int n = _names.Length;
+        c._names = (string[])_names.Clone();
+        c._capCpus = (int[])_capCpus.Clone(); c._freeCpus = (int[])_freeCpus.Clone();
+        c._capGpus = (int[])_capGpus.Clone(); c._freeGpus = (int[])_freeGpus.Clone();
+        c._gpuModel = (int[])_gpuModel.Clone(); c._jobCount = (int[])_jobCount.Clone();
+        c._capMem = (long[])_capMem.Clone(); c._freeMem = (long[])_freeMem.Clone();
+        c._featureMask = (ulong[])_featureMask.Clone(); c._partitionMask = (ulong[])_partitionMask.Clone();
+        c._schedulable = (bool[])_schedulable.Clone(); c._exclusive = (bool[])_exclusive.Clone();
+        c._nodeClass = new int[n]; c._nodeBucket = new int[n];
+        c.Count = Count;
+        c.Generation = Generation;
+        return c;
+    }
+
     /// <summary>Forgets every cached first-fit cursor (they are hints: searches stay correct without them).</summary>
     public void ResetCursors()
     {

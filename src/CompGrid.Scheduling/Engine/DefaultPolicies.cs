@@ -1,0 +1,63 @@
+using CompGrid.Placement;
+
+namespace CompGrid;
+
+/// <summary>The first-version placement: the lowest-indexed nodes that fit, all or nothing. Registered as <c>first-fit</c>.</summary>
+public sealed class FirstFitPlacementPolicy : IPlacementPolicy
+{
+    /// <summary>The registered name.</summary>
+    public const string PolicyName = "first-fit";
+
+    /// <inheritdoc/>
+    public string Name => PolicyName;
+
+    /// <inheritdoc/>
+    public bool TryPlace(ClusterSnapshot cluster, in PlacementRequest request, Span<int> chosen)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        int found = 0;
+        for (int i = 0; i < cluster.Count && found < request.Nodes; i++)
+            if (cluster.Fits(i, request)) chosen[found++] = i;
+        return found == request.Nodes;
+    }
+}
+
+/// <summary>Orders by nice (lower first), then submit time, then id. Registered as <c>priority</c>.</summary>
+public sealed class PriorityQueueOrderingPolicy : IQueueOrderingPolicy
+{
+    /// <summary>The registered name.</summary>
+    public const string PolicyName = "priority";
+
+    /// <inheritdoc/>
+    public string Name => PolicyName;
+
+    /// <inheritdoc/>
+    public void Order(List<JobRecord> pending, QueueOrderingContext context)
+    {
+        ArgumentNullException.ThrowIfNull(pending);
+        pending.Sort(static (a, b) =>
+        {
+            int c = a.Spec.Nice.CompareTo(b.Spec.Nice);
+            if (c != 0) return c;
+            c = a.SubmittedAt.CompareTo(b.SubmittedAt);
+            return c != 0 ? c : string.CompareOrdinal(a.Id, b.Id);
+        });
+    }
+}
+
+/// <summary>Orders by submit time, then id. Registered as <c>fifo</c>.</summary>
+public sealed class FifoQueueOrderingPolicy : IQueueOrderingPolicy
+{
+    /// <summary>The registered name.</summary>
+    public const string PolicyName = "fifo";
+
+    /// <inheritdoc/>
+    public string Name => PolicyName;
+
+    /// <inheritdoc/>
+    public void Order(List<JobRecord> pending, QueueOrderingContext context)
+    {
+        ArgumentNullException.ThrowIfNull(pending);
+        pending.Sort(static (a, b) => a.SubmittedAt != b.SubmittedAt ? a.SubmittedAt.CompareTo(b.SubmittedAt) : string.CompareOrdinal(a.Id, b.Id));
+    }
+}

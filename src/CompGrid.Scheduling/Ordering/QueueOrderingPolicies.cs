@@ -2,27 +2,6 @@ using System.Collections.Frozen;
 
 namespace CompGrid.Ordering;
 
-/// <summary>First in, first out: by submit time, then job id. Registered as <c>fifo</c>.</summary>
-public sealed class FifoOrderingPolicy : IQueueOrderingPolicy
-{
-    /// <summary>The registered name.</summary>
-    public const string PolicyName = "fifo";
-
-    /// <inheritdoc/>
-    public string Name => PolicyName;
-
-    /// <inheritdoc/>
-    public void Order(List<JobRecord> pending, QueueOrderingContext context)
-    {
-        ArgumentNullException.ThrowIfNull(pending);
-        pending.Sort(static (a, b) =>
-        {
-            int c = a.SubmittedAt.CompareTo(b.SubmittedAt);
-            return c != 0 ? c : string.CompareOrdinal(a.Id, b.Id);
-        });
-    }
-}
-
 /// <summary>
 /// Slurm-style multifactor priority: age, fair share, job size, QOS and partition factors, each 0..1, weighted and
 /// summed, minus nice; highest first, ties by submit time then job id. Fair share is Slurm's classic
@@ -210,7 +189,7 @@ public sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
 }
 
 /// <summary>
-/// The queue ordering policies known by name: the built-in <c>fifo</c>, <c>multifactor</c> (classic fair share) and
+/// The queue ordering policies known by name: the built-in <c>fifo</c>, <c>priority</c> (nice, then submit time), <c>multifactor</c> (classic fair share) and
 /// <c>fair-tree</c>, plus any registered <see cref="IQueueOrderingPolicy"/> (a registered policy with a built-in name
 /// replaces it). Names are case-insensitive.
 /// </summary>
@@ -224,7 +203,8 @@ public sealed class QueueOrderingPolicyRegistry
         ledger ??= new FairShareLedger();
         var all = new Dictionary<string, IQueueOrderingPolicy>(StringComparer.OrdinalIgnoreCase)
         {
-            [FifoOrderingPolicy.PolicyName] = new FifoOrderingPolicy(),
+            [FifoQueueOrderingPolicy.PolicyName] = new FifoQueueOrderingPolicy(),
+            [PriorityQueueOrderingPolicy.PolicyName] = new PriorityQueueOrderingPolicy(),
             [MultifactorPriorityPolicy.ClassicName] = new MultifactorPriorityPolicy(priority, ledger, FairShareAlgorithm.Classic),
             [MultifactorPriorityPolicy.FairTreeName] = new MultifactorPriorityPolicy(priority, ledger, FairShareAlgorithm.FairTree),
         };

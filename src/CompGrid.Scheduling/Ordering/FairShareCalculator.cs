@@ -84,9 +84,12 @@ public static class FairShareCalculator
     /// <summary>
     /// Computes the factors. <paramref name="usage"/> is decayed usage per (account, user);
     /// <paramref name="associations"/> adds associations that have no usage yet (for example the owners of pending jobs).
+    /// <paramref name="totalUsage"/> is what normalised usage is relative to: by default the sum of all usage (so
+    /// normalised usages add up to 1); pass the machine's capacity over the same window to make them fractions of the machine.
     /// </summary>
     public static FairShareResult Compute(FairShareOptions options, FairShareAlgorithm algorithm,
-        IReadOnlyDictionary<(string Account, string User), double> usage, IEnumerable<(string Account, string User)>? associations = null)
+        IReadOnlyDictionary<(string Account, string User), double> usage, IEnumerable<(string Account, string User)>? associations = null,
+        double? totalUsage = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(usage);
@@ -126,7 +129,7 @@ public static class FairShareCalculator
             foreach (var (acc, user) in associations) UserNode(acc, user, options.DefaultShares);
 
         SumUsage(root);
-        double total = root.Usage;
+        double total = totalUsage is > 0 ? totalUsage.Value : root.Usage;
         root.NormShares = 1;
         root.NormUsage = 1;
         root.EffUsage = total > 0 ? 1 : 0;

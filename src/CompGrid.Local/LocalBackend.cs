@@ -18,7 +18,6 @@ namespace CompGrid.Local;
 /// in a session of its own under a small <c>/bin/sh</c> wrapper that records the exit status and the CPU times, so
 /// that the job survives an engine restart and is found again by its directory.
 /// </summary>
-[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 internal sealed partial class LocalBackend : IComputeBackend, IBackendEventSource, IDisposable
 {
     // The wrapper: the job's argv arrives as positional parameters, never as shell text.
@@ -113,17 +112,18 @@ internal sealed partial class LocalBackend : IComputeBackend, IBackendEventSourc
 
             var started = _time.GetUtcNow();
             var process = Process.Start(psi) ?? throw new CompGridException("The job process did not start.") { Backend = Name, Operation = "submit", JobId = id };
-            var stat = ProcFs.Read(process.Id);
+            int pid = process.Id;
+            var stat = ProcFs.Read(pid);
             var meta = new Meta
             {
-                JobId = id, Name = spec.Name, Owner = spec.Owner, Account = spec.Account, Pid = process.Id, StartTime = stat?.StartTime ?? 0,
+                JobId = id, Name = spec.Name, Owner = spec.Owner, Account = spec.Account, Pid = pid, StartTime = stat?.StartTime ?? 0,
                 StartedAt = started, Walltime = request.Walltime, Nodes = request.Nodes.Count > 0 ? request.Nodes.ToList() : [_nodes[0].Name],
                 Cpus = spec.Resources.Cpus, MemoryMiB = request.MemoryMiBPerNode, WorkDirectory = work, OwnWorkDirectory = ownWorkDir,
                 Outputs = spec.Outputs.ToList(), OutputDirectory = spec.OutputDirectory, Partition = spec.Constraints.Partition, Qos = spec.Qos,
             };
             WriteMeta(meta);
             Track(meta, process);
-            LogStarted(_logger, id, process.Id, string.Join(",", meta.Nodes));
+            LogStarted(_logger, id, pid, string.Join(",", meta.Nodes));
             return Task.FromResult(id);
         }
         catch (Exception ex) when (ex is not CompGridException)
@@ -380,7 +380,7 @@ internal sealed partial class LocalBackend : IComputeBackend, IBackendEventSourc
                 string script = Path.Combine(dir, "script");
                 File.WriteAllText(script, payload.Script!);
                 if (payload.Interpreter is { } interp) return [interp, script];
-                if (payload.Script!.StartsWith("#!", StringComparison.Ordinal))
+                if (payload.Script!.StartsWith("#!", StringComparison.Ordinal) && !OperatingSystem.IsWindows())
                 {
                     File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
                     return [script];

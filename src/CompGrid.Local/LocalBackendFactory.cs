@@ -3,7 +3,6 @@ using Microsoft.Extensions.Logging;
 namespace CompGrid.Local;
 
 /// <summary>Creates local backends without DI (scripts, tests).</summary>
-[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public static class LocalBackendFactory
 {
     /// <summary>A local backend named <paramref name="name"/>. Throws <see cref="CompGridException"/> naming each invalid option.</summary>

@@ -60,6 +60,15 @@ public sealed record JobPayload
     /// <summary>A container image with an optional command.</summary>
     public static JobPayload Container(string image, params string[] command) => new() { Kind = PayloadKind.Container, Image = image, Arguments = command };
 
+    /// <summary>Value equality, arguments compared element by element.</summary>
+    public bool Equals(JobPayload? other) =>
+        other is not null && Kind == other.Kind && CommandLine == other.CommandLine && Script == other.Script && Interpreter == other.Interpreter
+        && Executable == other.Executable && Image == other.Image && Network == other.Network && ReadOnlyRootFilesystem == other.ReadOnlyRootFilesystem
+        && Arguments.SequenceEqual(other.Arguments);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Kind, CommandLine, Script, Executable, Image, Arguments.Count);
+
     /// <inheritdoc/>
     public override string ToString() => Kind switch
     {

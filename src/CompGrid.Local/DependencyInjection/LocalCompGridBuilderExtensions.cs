@@ -7,7 +7,6 @@ using Microsoft.Extensions.Options;
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers the local process backend.</summary>
-[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public static class LocalCompGridBuilderExtensions
 {
     /// <summary>Adds a local backend named <paramref name="name"/> (default <c>local</c>); options are validated when it is first used.</summary>

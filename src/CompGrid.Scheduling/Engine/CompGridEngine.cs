@@ -537,6 +537,11 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
     private async Task<JobRecord> ApplyStatusAsync(JobRecord job, BackendJobStatus status, CancellationToken ct)
     {
         if (job.IsTerminal) return job;
+        if (status.State.IsTerminal() && job.State == JobState.Queued && status.StartedAt is not null)
+        {
+            // It ran between two looks: record the start too, so the history shows Queued -> Running -> end.
+            job = await TransitionAsync(job, j => j with { State = JobState.Running, StartedAt = status.StartedAt, NativeState = status.NativeState, Reason = null }, "engine", ct).ConfigureAwait(false);
+        }
         if (status.State.IsTerminal())
         {
             var state = status.State;

@@ -106,9 +106,10 @@ public sealed class SchedulingCycle
 
     /// <summary>
     /// Runs one pass. <paramref name="pending"/> (queued jobs) is reordered in place. Jobs that start are allocated in
-    /// <paramref name="cluster"/>. Returns one decision per pending job, in priority order.
+    /// <paramref name="cluster"/>. Returns one decision per pending job, in priority order. <paramref name="clusterName"/>
+    /// (the backend) is used in reasons.
     /// </summary>
-    public IReadOnlyList<JobDecision> Run(ClusterSnapshot cluster, IReadOnlyList<RunningJob> running, List<JobRecord> pending, DateTimeOffset now)
+    public IReadOnlyList<JobDecision> Run(ClusterSnapshot cluster, IReadOnlyList<RunningJob> running, List<JobRecord> pending, DateTimeOffset now, string? clusterName = null)
     {
         ArgumentNullException.ThrowIfNull(cluster);
         ArgumentNullException.ThrowIfNull(running);
@@ -125,7 +126,7 @@ public sealed class SchedulingCycle
                 candidates[i] = new BackfillCandidate(req, _walltime(spec));
             else
             {
-                never[i] = why ?? "no set of nodes is large enough for it";
+                never[i] = why ?? (clusterName is null ? "no set of nodes is large enough for it" : $"no node of '{clusterName}' is large enough");
                 candidates[i] = new BackfillCandidate(req with { Nodes = int.MaxValue / 2 }, _walltime(spec));
             }
         }

@@ -442,7 +442,7 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
                 continue;
             }
             // Ordering, limits, placement and EASY backfill: the same cycle the simulator runs.
-            var decisions = _cycle.Run(snapshot, RunningOn(backend, snapshot, now), jobs, now);
+            var decisions = _cycle.Run(snapshot, RunningOn(backend, snapshot, now), jobs, now, backend.Name);
             foreach (var d in decisions)
             {
                 if (!d.Start)

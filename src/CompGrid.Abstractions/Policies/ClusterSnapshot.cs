@@ -22,7 +22,7 @@ namespace CompGrid.Placement;
 public sealed class ClusterSnapshot
 {
     private const int MaxCpuLevels = 257, MaxMemLevels = 64, MaxGpuLevels = 17;
-    private const int ShapeTableSize = 2048; // power of two; at most half used before the table is cleared
+    private const int ShapeTableSize = 16384; // power of two; at most half used before the table is cleared
     private const long ScoreScale = 1_000_000;
 
     private readonly List<string> _features = [];
@@ -42,6 +42,7 @@ public sealed class ClusterSnapshot
     private int _cpuLevels, _memLevels, _gpuLevels;
     private ulong[] _cpuRows = [], _memRows = [], _gpuRows = [];
     private ulong[] _availRow = [], _idleRow = [], _noGpuRow = [];
+    private ulong[] _featureRows = []; // 64 rows, one per feature bit
 
     // ---- shape cursors ----
     private readonly PlacementRequest[] _shapeKeys = new PlacementRequest[ShapeTableSize / 2];
@@ -61,8 +62,9 @@ public sealed class ClusterSnapshot
     private int[] _bucketCount = new int[64];
     private int[][] _bucketHeap = new int[64][];
     private int[] _bucketHeapSize = new int[64];
-    private int[] _bucketLivePos = new int[64];
-    private int[] _liveBuckets = new int[64];
+    private int[] _bucketNext = new int[64], _bucketPrev = new int[64];
+    private int[] _classBase = [];
+    private int[] _cpuHeads = [];
     private int _liveCount, _bucketTotal;
     private int[] _bucketSlots = new int[128];
 
@@ -427,8 +429,16 @@ public sealed class ClusterSnapshot
         int gpuOff = Level(request.Gpus, _gpuShift, _gpuLevels) * w;
         if (cpuOff < 0 || memOff < 0 || gpuOff < 0) return -1; // more than any node has
         ReadOnlySpan<ulong> cpu = _cpuRows.AsSpan(cpuOff, w), mem = _memRows.AsSpan(memOff, w), gpu = _gpuRows.AsSpan(gpuOff, w);
-        ReadOnlySpan<ulong> avail = _availRow, idle = _idleRow, noGpu = _noGpuRow;
-        bool excl = request.Exclusive;
+        ReadOnlySpan<ulong> avail = _availRow;
+        // Extra rows ANDed in: idle nodes for exclusive jobs, nodes without GPUs, the first two required features,
+        // the complement of the first forbidden feature. Anything else is verified per candidate.
+        ReadOnlySpan<ulong> x1 = request.Exclusive ? _idleRow : default, x2 = avoidGpu ? _noGpuRow : default;
+        ulong req = request.RequiredFeatures;
+        ReadOnlySpan<ulong> f1 = req != 0 ? FeatureRow(BitOperations.TrailingZeroCount(req)) : default;
+        req &= req - 1;
+        ReadOnlySpan<ulong> f2 = req != 0 ? FeatureRow(BitOperations.TrailingZeroCount(req)) : default;
+        ReadOnlySpan<ulong> nf = request.ForbiddenFeatures != 0 ? FeatureRow(BitOperations.TrailingZeroCount(request.ForbiddenFeatures)) : default;
+        bool extra = !x1.IsEmpty || !x2.IsEmpty || !f1.IsEmpty || !nf.IsEmpty;
         int wi = start >> 6;
         ulong first = ~0UL << (start & 63);
         for (; wi < w; wi++)
@@ -436,8 +446,14 @@ public sealed class ClusterSnapshot
             ulong bits = cpu[wi] & mem[wi] & gpu[wi] & avail[wi] & first;
             first = ~0UL;
             if (bits == 0) continue;
-            if (excl) bits &= idle[wi];
-            if (avoidGpu) bits &= noGpu[wi];
+            if (extra)
+            {
+                if (!x1.IsEmpty) bits &= x1[wi];
+                if (!x2.IsEmpty) bits &= x2[wi];
+                if (!f1.IsEmpty) bits &= f1[wi];
+                if (!f2.IsEmpty) bits &= f2[wi];
+                if (!nf.IsEmpty) bits &= ~nf[wi];
+            }
             while (bits != 0)
             {
                 int node = (wi << 6) + BitOperations.TrailingZeroCount(bits);
@@ -449,6 +465,8 @@ public sealed class ClusterSnapshot
         }
         return -1;
     }
+
+    private ReadOnlySpan<ulong> FeatureRow(int feature) => _featureRows.AsSpan(feature * _words, _words);
 
     // -1 when the amount exceeds the top level (no node can have it).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -521,6 +539,7 @@ public sealed class ClusterSnapshot
         _availRow = new ulong[_words];
         _idleRow = new ulong[_words];
         _noGpuRow = new ulong[_words];
+        _featureRows = new ulong[64 * _words];
         for (int i = 0; i < n; i++)
         {
             ulong bit = 1UL << (i & 63);
@@ -531,6 +550,7 @@ public sealed class ClusterSnapshot
             if (_schedulable[i] && !_exclusive[i]) _availRow[wi] |= bit;
             if (_jobCount[i] == 0) _idleRow[wi] |= bit;
             if (_capGpus[i] == 0) _noGpuRow[wi] |= bit;
+            for (ulong f = _featureMask[i]; f != 0; f &= f - 1) _featureRows[BitOperations.TrailingZeroCount(f) * _words + wi] |= bit;
         }
         _indexed = true;
     }
@@ -571,7 +591,9 @@ public sealed class ClusterSnapshot
     // State buckets (best fit, spread)
     // =====================================================================================================
 
-    private readonly record struct NodeClass(int CapCpus, long CapMem, int CapGpus, ulong Features, ulong Partitions, int GpuModel);
+    // A node class: what a scored search checks once per class instead of once per node (features are checked by the
+    // bitset scan instead, so that nodes with different labels still share buckets).
+    private readonly record struct NodeClass(int CapCpus, long CapMem, int CapGpus, ulong Partitions, int GpuModel);
 
     private readonly record struct BucketKey(int Class, int FreeCpus, long FreeMem, int FreeGpus, byte Flags);
 
@@ -587,7 +609,7 @@ public sealed class ClusterSnapshot
         if (_nodeClass.Length < _names.Length) { _nodeClass = new int[_names.Length]; _nodeBucket = new int[_names.Length]; }
         for (int i = 0; i < Count; i++)
         {
-            var c = new NodeClass(_capCpus[i], _capMem[i], _capGpus[i], _featureMask[i], _partitionMask[i], _gpuModel[i]);
+            var c = new NodeClass(_capCpus[i], _capMem[i], _capGpus[i], _partitionMask[i], _gpuModel[i]);
             if (!_classIndex.TryGetValue(c, out int id))
             {
                 id = _classCount++;
@@ -597,6 +619,13 @@ public sealed class ClusterSnapshot
             }
             _nodeClass[i] = id;
         }
+        // one list of live buckets per (class, free CPUs), so best fit visits the tightest CPU levels first
+        if (_classBase.Length < _classCount + 1) _classBase = new int[_classCount + 1];
+        int total = 0;
+        for (int k = 0; k < _classCount; k++) { _classBase[k] = total; total += _classes[k].CapCpus + 1; }
+        _classBase[_classCount] = total;
+        _cpuHeads = new int[total];
+        Array.Fill(_cpuHeads, -1);
         _bucketTotal = 0;
         _liveCount = 0;
         Array.Clear(_bucketSlots);
@@ -625,13 +654,13 @@ public sealed class ClusterSnapshot
         {
             int n = id * 2;
             Array.Resize(ref _bucketKeys, n); Array.Resize(ref _bucketCount, n); Array.Resize(ref _bucketHeap, n);
-            Array.Resize(ref _bucketHeapSize, n); Array.Resize(ref _bucketLivePos, n); Array.Resize(ref _liveBuckets, n);
+            Array.Resize(ref _bucketHeapSize, n); Array.Resize(ref _bucketNext, n); Array.Resize(ref _bucketPrev, n);
         }
         _bucketKeys[id] = key;
         _bucketCount[id] = 0;
         _bucketHeap[id] ??= new int[4];
         _bucketHeapSize[id] = 0;
-        _bucketLivePos[id] = -1;
+        _bucketNext[id] = _bucketPrev[id] = -1;
         _bucketSlots[h] = id + 1;
         return id;
     }
@@ -653,15 +682,15 @@ public sealed class ClusterSnapshot
         int b = BucketFor(KeyOf(node));
         int old = _nodeBucket[node];
         if (old == b) return;
-        if (old >= 0)
+        if (old >= 0 && --_bucketCount[old] == 0)
         {
-            if (--_bucketCount[old] == 0)
-            {
-                // drop from the live list (swap remove) and empty its heap
-                int pos = _bucketLivePos[old], last = _liveBuckets[--_liveCount];
-                _liveBuckets[pos] = last; _bucketLivePos[last] = pos; _bucketLivePos[old] = -1;
-                _bucketHeapSize[old] = 0;
-            }
+            // unlink from its (class, free CPUs) list and empty its heap
+            int prev = _bucketPrev[old], next = _bucketNext[old];
+            if (prev >= 0) _bucketNext[prev] = next;
+            else _cpuHeads[_classBase[_bucketKeys[old].Class] + _bucketKeys[old].FreeCpus] = next;
+            if (next >= 0) _bucketPrev[next] = prev;
+            _bucketHeapSize[old] = 0;
+            _liveCount--;
         }
         AddToBucket(node, b);
     }
@@ -671,8 +700,13 @@ public sealed class ClusterSnapshot
         _nodeBucket[node] = b;
         if (_bucketCount[b]++ == 0)
         {
-            _bucketLivePos[b] = _liveCount;
-            _liveBuckets[_liveCount++] = b;
+            int head = _classBase[_bucketKeys[b].Class] + _bucketKeys[b].FreeCpus;
+            int first = _cpuHeads[head];
+            _bucketNext[b] = first;
+            _bucketPrev[b] = -1;
+            if (first >= 0) _bucketPrev[first] = b;
+            _cpuHeads[head] = b;
+            _liveCount++;
         }
         // lazy min-heap of node indexes: entries whose node has since left the bucket are dropped when they surface
         int size = _bucketHeapSize[b];
@@ -729,25 +763,57 @@ public sealed class ClusterSnapshot
 
     private int BestSingle(in PlacementRequest r, bool spread, bool avoidGpu)
     {
+        if ((r.RequiredFeatures | r.ForbiddenFeatures) != 0) return ScanBest(r, spread, avoidGpu);
         EnsureBuckets();
         int best = -1;
         long bestScore = 0;
-        for (int k = 0; k < _liveCount; k++)
+        for (int k = 0; k < _classCount; k++)
         {
-            int b = _liveBuckets[k];
-            ref readonly BucketKey key = ref _bucketKeys[b];
-            if ((key.Flags & 1) == 0 || (r.Exclusive && (key.Flags & 2) == 0)) continue;
-            if (key.FreeCpus < r.Cpus || key.FreeMem < r.MemoryMiB || key.FreeGpus < r.Gpus) continue;
-            ref readonly NodeClass c = ref _classes[key.Class];
-            if (avoidGpu && c.CapGpus > 0) continue;
-            if ((c.Features & r.RequiredFeatures) != r.RequiredFeatures || (c.Features & r.ForbiddenFeatures) != 0
+            ref readonly NodeClass c = ref _classes[k];
+            if (c.CapCpus < r.Cpus || c.CapMem < r.MemoryMiB || c.CapGpus < r.Gpus || (avoidGpu && c.CapGpus > 0)
                 || (r.PartitionMask != 0 && (c.Partitions & r.PartitionMask) == 0) || (r.GpuModel != 0 && c.GpuModel != r.GpuModel))
                 continue;
-            long s = Score(c.CapCpus, c.CapMem, c.CapGpus, key.FreeCpus, key.FreeMem, key.FreeGpus, r);
+            int baseIdx = _classBase[k];
+            long otherMax = (c.CapMem > 0 ? ScoreScale : 0) + (c.CapGpus > 0 ? ScoreScale : 0);
+            for (int step = 0; step <= c.CapCpus - Math.Max(0, r.Cpus); step++)
+            {
+                int f = spread ? c.CapCpus - step : Math.Max(0, r.Cpus) + step;
+                long cpuLeft = c.CapCpus > 0 ? (f - (long)r.Cpus) * ScoreScale / c.CapCpus : 0;
+                if (best >= 0)
+                {
+                    // bounds: best fit scores at least the CPU left; spread (negated) at least -(CPU left + the rest at most)
+                    if (!spread && cpuLeft > bestScore) break;
+                    if (spread && -(cpuLeft + otherMax) > bestScore) break;
+                }
+                for (int b = _cpuHeads[baseIdx + f]; b >= 0; b = _bucketNext[b])
+                {
+                    ref readonly BucketKey key = ref _bucketKeys[b];
+                    if ((key.Flags & 1) == 0 || (r.Exclusive && (key.Flags & 2) == 0)) continue;
+                    if (key.FreeMem < r.MemoryMiB || key.FreeGpus < r.Gpus) continue;
+                    long s = Score(c.CapCpus, c.CapMem, c.CapGpus, key.FreeCpus, key.FreeMem, key.FreeGpus, r);
+                    if (spread) s = -s;
+                    if (best >= 0 && s > bestScore) continue;
+                    int n = BucketMin(b);
+                    if (best < 0 || s < bestScore || n < best) { best = n; bestScore = s; }
+                }
+            }
+        }
+        return best;
+    }
+
+    private int ScanBest(in PlacementRequest r, bool spread, bool avoidGpu)
+    {
+        EnsureIndex();
+        int best = -1, at = 0;
+        long bestScore = 0;
+        while (at < Count)
+        {
+            int n = Scan(r, at, avoidGpu);
+            if (n < 0) break;
+            at = n + 1;
+            long s = LeftoverScore(n, r);
             if (spread) s = -s;
-            if (best >= 0 && s > bestScore) continue;
-            int n = BucketMin(b);
-            if (best < 0 || s < bestScore || n < best) { best = n; bestScore = s; }
+            if (best < 0 || s < bestScore) { best = n; bestScore = s; }
         }
         return best;
     }

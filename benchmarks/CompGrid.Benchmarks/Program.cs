@@ -3,6 +3,7 @@ using CompGrid.Benchmarks;
 
 if (args.Contains("--quick"))
 {
+    if (args.Contains("--scheduling")) { QuickScheduling.Run(); return 0; }
     return QuickHarness.Run();
 }
 if (args.Contains("--targets"))

@@ -38,3 +38,17 @@ public static class QuickHarness
         return perSec;
     }
 }
+
+public static class QuickScheduling
+{
+    public static void Run()
+    {
+        var b = new BackfillBenchmarks(); b.Setup();
+        for (int k = 0; k < 4; k++) QuickHarness.Time("backfill cycle (ops = cycles)", b.SetupFast, b.EasyBackfillCycle, 1);
+        Console.WriteLine($"  started {b.LastStarted}");
+        QuickHarness.Time("naive backfill cycle (1k pending)", b.SetupNaive, b.NaiveEasyBackfillCycle, 1);
+        var f = new FairShareBenchmarks(); f.Setup();
+        for (int k = 0; k < 4; k++) QuickHarness.Time("fair-share order 1M (ops = orders)", f.SetupFast, f.OrderMillion, 1);
+        QuickHarness.Time("naive order 100k", f.SetupNaive, f.NaiveOrder, 1);
+    }
+}

@@ -481,13 +481,13 @@ public sealed class ClusterSnapshot
 
     private int GetShape(in PlacementRequest request, bool avoid)
     {
-        int h = HashCode.Combine(request, avoid) & (ShapeTableSize - 1);
+        int h = ShapeHash(request, avoid) & (ShapeTableSize - 1);
         while (true)
         {
             int slot = _shapeSlots[h];
             if (slot == 0) break;
             int s = slot - 1;
-            if (_shapeAvoid[s] == avoid && _shapeKeys[s].Equals(request)) return s;
+            if (_shapeAvoid[s] == avoid && SameShape(_shapeKeys[s], request)) return s;
             h = (h + 1) & (ShapeTableSize - 1);
         }
         if (_shapeCount == _shapeKeys.Length)
@@ -502,6 +502,23 @@ public sealed class ClusterSnapshot
         _shapeSlots[h] = id + 1;
         return id;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int ShapeHash(in PlacementRequest r, bool avoid)
+    {
+        ulong h = (ulong)r.Cpus * 0x9E3779B97F4A7C15UL ^ (ulong)r.MemoryMiB * 0xC2B2AE3D27D4EB4FUL ^ ((ulong)r.Gpus << 40) ^ ((ulong)r.Nodes << 20)
+            ^ r.RequiredFeatures * 0x165667B19E3779F9UL ^ r.ForbiddenFeatures * 0x27D4EB2F165667C5UL ^ r.PartitionMask * 0x94D049BB133111EBUL
+            ^ ((ulong)r.GpuModel << 52) ^ (r.Exclusive ? 1UL << 63 : 0) ^ (avoid ? 1UL << 62 : 0);
+        h ^= h >> 31;
+        h *= 0xBF58476D1CE4E5B9UL;
+        h ^= h >> 29;
+        return (int)h;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool SameShape(in PlacementRequest a, in PlacementRequest b) =>
+        a.Cpus == b.Cpus && a.MemoryMiB == b.MemoryMiB && a.Gpus == b.Gpus && a.Nodes == b.Nodes && a.RequiredFeatures == b.RequiredFeatures
+        && a.ForbiddenFeatures == b.ForbiddenFeatures && a.PartitionMask == b.PartitionMask && a.GpuModel == b.GpuModel && a.Exclusive == b.Exclusive;
 
     private void RewindCursors(int node)
     {

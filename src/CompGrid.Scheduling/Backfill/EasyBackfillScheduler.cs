@@ -214,9 +214,11 @@ public sealed class EasyBackfillScheduler
         ClusterSnapshot sim = cluster.Clone();
         int m = SortEvents(running, nowT);
         var future = new PriorityQueue<(int[] Nodes, int Candidate), long>();
-        int e = 0, w = 0, dummy = 0;
+        int e = 0, w = 0;
         long t = nowT;
-        PlacementRequest none = default;
+        // The waiting job at the head of the line, and how many nodes fit one share of it now: a placement is only
+        // attempted once enough nodes fit, so replaying tens of thousands of ends stays cheap.
+        int head = -1, fitting = 0;
         while (w < waiting.Count)
         {
             // strict order in the future: start waiting jobs while the next one fits
@@ -224,22 +226,31 @@ public sealed class EasyBackfillScheduler
             {
                 int cand = waiting[w];
                 BackfillCandidate c = pending[cand];
+                if (head != cand)
+                {
+                    head = cand;
+                    fitting = 0;
+                    for (int n = 0; n < sim.Count; n++) if (sim.Fits(n, c.Request)) fitting++;
+                }
+                if (fitting < Math.Max(1, c.Request.Nodes)) break;
                 Span<int> chosen = Chosen(c.Request.Nodes);
                 if (!_policy.TryPlace(sim, c.Request, chosen)) break;
                 if (chosen.Length == 1) sim.Allocate(chosen[0], c.Request); else sim.AllocateGang(chosen, c.Request);
                 if (result.EstimateTicks(cand) == long.MinValue) result.SetEstimate(cand, t);
                 future.Enqueue((chosen.ToArray(), cand), t + c.Walltime.Ticks);
                 w++;
+                head = -1;
             }
             if (w >= waiting.Count) break;
+            PlacementRequest watch = pending[waiting[w]].Request;
             bool hasRunning = e < m, hasFuture = future.TryPeek(out _, out long fEnd);
-            if (!hasRunning && !hasFuture) { w++; continue; } // everything has ended and it still does not fit: it never will
+            if (!hasRunning && !hasFuture) { w++; head = -1; continue; } // everything has ended and it still does not fit: it never will
             t = !hasFuture || (hasRunning && _eventEnd[e] <= fEnd) ? _eventEnd[e] : fEnd;
-            while (e < m && _eventEnd[e] <= t) ReleaseEvent(sim, running, pending, _eventId[e++], none, ref dummy);
+            while (e < m && _eventEnd[e] <= t) ReleaseEvent(sim, running, pending, _eventId[e++], watch, ref fitting);
             while (future.TryPeek(out _, out long fe) && fe <= t)
             {
                 var (nodes, cand) = future.Dequeue();
-                foreach (int n in nodes) sim.Release(n, pending[cand].Request);
+                foreach (int n in nodes) ReleaseOne(sim, n, pending[cand].Request, watch, ref fitting);
             }
         }
     }

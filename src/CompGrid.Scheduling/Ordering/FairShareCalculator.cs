@@ -54,7 +54,13 @@ public sealed class FairShareResult
     public double GetFactor(string account, string user, double fallback = 1) =>
         _byAccount.TryGetValue(account, out var users) && users.TryGetValue(user, out var a) ? a.Factor : fallback;
 
-    internal Dictionary<string, FairShareAssociation>? UsersOf(string account) => _byAccount.GetValueOrDefault(account);
+    /// <summary>The factor of one association; <see langword="false"/> when it was not part of the calculation.</summary>
+    public bool TryGetFactor(string account, string user, out double factor)
+    {
+        if (_byAccount.TryGetValue(account, out var users) && users.TryGetValue(user, out var a)) { factor = a.Factor; return true; }
+        factor = 1;
+        return false;
+    }
 }
 
 /// <summary>Which fair-share algorithm to use.</summary>

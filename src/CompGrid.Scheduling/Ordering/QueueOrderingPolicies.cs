@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Collections.Frozen;
 
 namespace CompGrid.Ordering;
@@ -25,7 +26,14 @@ public sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
     private readonly FrozenDictionary<string, double> _qos, _partition;
     private FairShareResult? _fairShare;
     private long _fairShareVersion = -1;
-    private SortKey[] _keys = [];
+    private ulong[] _keys = [], _tmpKeys = [];
+    private int[] _idx = [], _tmpIdx = [];
+    private readonly int[] _radixCount = new int[256];
+    private const int CacheSize = 16384;
+    private readonly CacheEntry[] _cache = new CacheEntry[CacheSize];
+
+    private readonly record struct CacheEntry(string? Account, string? User, double Factor);
+    private readonly HashSet<(string, string)> _known = [];
     private JobRecord[] _scratch = [];
 
     /// <summary>Creates the policy.</summary>
@@ -51,17 +59,11 @@ public sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
     /// <summary>The current fair-share factors for the given associations (plus every one with usage or configuration).</summary>
     public FairShareResult GetFairShare(DateTimeOffset now, IEnumerable<(string Account, string User)>? associations = null)
     {
-        lock (_gate) return FairShareFor(now, associations, force: true);
-    }
-
-    private FairShareResult FairShareFor(DateTimeOffset now, IEnumerable<(string Account, string User)>? associations, bool force)
-    {
-        long version = _ledger.Version;
-        if (!force && _fairShare is not null && version == _fairShareVersion) return _fairShare;
-        // Decay scales every association's usage alike, so normalised usage (and the factors) change only with new usage.
-        _fairShare = FairShareCalculator.Compute(_ledger.Options, _algorithm, _ledger.GetUsage(now), associations);
-        _fairShareVersion = version;
-        return _fairShare;
+        lock (_gate)
+        {
+            if (associations is not null) foreach (var a in associations) _known.Add(a);
+            return Recompute(now);
+        }
     }
 
     /// <inheritdoc/>
@@ -73,27 +75,113 @@ public sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
         {
             int n = pending.Count;
             if (n < 2) return;
-            FairShareResult fs = EnsureFairShare(pending, context.Now);
-            double maxCpus = SizeScale(pending);
-            if (_keys.Length < n) { _keys = new SortKey[n]; _scratch = new JobRecord[n]; }
-            string? lastAccount = null, lastUser = null;
-            double lastFs = 1;
-            for (int i = 0; i < n; i++)
+            if (_keys.Length < n)
             {
-                JobRecord job = pending[i];
-                string account = job.Spec.Account ?? _ledger.Options.DefaultAccount, user = job.Spec.Owner;
-                if (!ReferenceEquals(account, lastAccount) || !ReferenceEquals(user, lastUser))
-                {
-                    lastFs = fs.GetFactor(account, user);
-                    lastAccount = account; lastUser = user;
-                }
-                double p = Compute(job, context.Now, lastFs, maxCpus, out _, out _, out _, out _);
-                _keys[i] = new SortKey(p, job.SubmittedAt.UtcTicks, job.Id, i);
+                int size = Math.Max(n, _keys.Length * 2);
+                _keys = new ulong[size]; _idx = new int[size]; _tmpKeys = new ulong[size]; _tmpIdx = new int[size]; _scratch = new JobRecord[size];
             }
-            Array.Sort(_keys, 0, n);
-            for (int i = 0; i < n; i++) _scratch[i] = pending[_keys[i].Index];
+            DateTimeOffset now = context.Now;
+            FairShareResult fs = CurrentFairShare(now);
+            double maxCpus = SizeScale(pending);
+            Array.Clear(_cache);
+            string defaultAccount = _ledger.Options.DefaultAccount;
+            for (int pass = 0; pass < 2; pass++)
+            {
+                HashSet<(string, string)>? missing = null;
+                string? lastAccount = null, lastUser = null;
+                double lastFs = 1;
+                for (int i = 0; i < n; i++)
+                {
+                    JobRecord job = pending[i];
+                    JobSpec spec = job.Spec;
+                    string account = spec.Account ?? defaultAccount, user = spec.Owner;
+                    if (!ReferenceEquals(account, lastAccount) || !ReferenceEquals(user, lastUser))
+                    {
+                        // A direct-mapped cache keyed by the strings' identity saves hashing their text per job.
+                        int slot = (RuntimeHelpers.GetHashCode(account) * 31 + RuntimeHelpers.GetHashCode(user)) & (CacheSize - 1);
+                        ref CacheEntry ce = ref _cache[slot];
+                        if (ReferenceEquals(ce.Account, account) && ReferenceEquals(ce.User, user)) lastFs = ce.Factor;
+                        else if (fs.TryGetFactor(account, user, out lastFs)) ce = new CacheEntry(account, user, lastFs);
+                        else { (missing ??= []).Add((account, user)); lastFs = 1; }
+                        lastAccount = account; lastUser = user;
+                    }
+                    double p = Compute(job, now, lastFs, maxCpus, out _, out _, out _, out _);
+                    _keys[i] = ~Sortable(p); // ascending keys = descending priority
+                    _idx[i] = i;
+                }
+                if (missing is null) break;
+                // New associations change their siblings' shares: recompute with them, then key again.
+                foreach (var m in missing) _known.Add(m);
+                fs = Recompute(now);
+                Array.Clear(_cache);
+            }
+            RadixSort(n);
+            // Equal priorities: submit time, then id.
+            for (int i = 0; i < n;)
+            {
+                int j = i;
+                while (j + 1 < n && _keys[j + 1] == _keys[i]) j++;
+                if (j > i) Array.Sort(_idx, i, j - i + 1, new TieComparer(pending));
+                i = j + 1;
+            }
+            for (int i = 0; i < n; i++) _scratch[i] = pending[_idx[i]];
             for (int i = 0; i < n; i++) pending[i] = _scratch[i];
             Array.Clear(_scratch, 0, n);
+        }
+    }
+
+    private FairShareResult CurrentFairShare(DateTimeOffset now) =>
+        _fairShare is not null && _ledger.Version == _fairShareVersion ? _fairShare : Recompute(now);
+
+    private FairShareResult Recompute(DateTimeOffset now)
+    {
+        long version = _ledger.Version;
+        // Decay scales every association's usage alike, so normalised usage (and the factors) change only with new usage.
+        _fairShare = FairShareCalculator.Compute(_ledger.Options, _algorithm, _ledger.GetUsage(now), _known);
+        _fairShareVersion = version;
+        return _fairShare;
+    }
+
+    private static ulong Sortable(double d)
+    {
+        long b = BitConverter.DoubleToInt64Bits(d);
+        return b < 0 ? ~(ulong)b : (ulong)b | 0x8000000000000000UL;
+    }
+
+    // LSD radix sort of (_keys, _idx) by key, 8 bits per pass (256 write streams stay in cache); passes where every key
+    // has the same digit are skipped.
+    private void RadixSort(int n)
+    {
+        ulong[] keys = _keys, tk = _tmpKeys;
+        int[] idx = _idx, ti = _tmpIdx;
+        int[] count = _radixCount;
+        for (int shift = 0; shift < 64; shift += 8)
+        {
+            Array.Clear(count);
+            for (int i = 0; i < n; i++) count[(int)(keys[i] >> shift) & 0xFF]++;
+            if (count[(int)(keys[0] >> shift) & 0xFF] == n) continue;
+            int sum = 0;
+            for (int d = 0; d < count.Length; d++) { int c = count[d]; count[d] = sum; sum += c; }
+            for (int i = 0; i < n; i++)
+            {
+                int d = (int)(keys[i] >> shift) & 0xFF;
+                int pos = count[d]++;
+                tk[pos] = keys[i];
+                ti[pos] = idx[i];
+            }
+            (keys, tk) = (tk, keys);
+            (idx, ti) = (ti, idx);
+        }
+        _keys = keys; _tmpKeys = tk; _idx = idx; _tmpIdx = ti;
+    }
+
+    private sealed class TieComparer(List<JobRecord> jobs) : IComparer<int>
+    {
+        public int Compare(int x, int y)
+        {
+            JobRecord a = jobs[x], b = jobs[y];
+            int c = a.SubmittedAt.CompareTo(b.SubmittedAt);
+            return c != 0 ? c : string.CompareOrdinal(a.Id, b.Id);
         }
     }
 
@@ -128,26 +216,11 @@ public sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
 
     private FairShareResult EnsureFairShare(IReadOnlyList<JobRecord> pending, DateTimeOffset now)
     {
-        FairShareResult? fs = _fairShare is not null && _ledger.Version == _fairShareVersion ? _fairShare : null;
-        bool missing = fs is null;
-        if (!missing)
-        {
-            string? lastA = null, lastU = null;
-            for (int i = 0; i < pending.Count; i++)
-            {
-                JobRecord j = pending[i];
-                string a = j.Spec.Account ?? _ledger.Options.DefaultAccount, u = j.Spec.Owner;
-                if (ReferenceEquals(a, lastA) && ReferenceEquals(u, lastU)) continue;
-                lastA = a; lastU = u;
-                if (fs!.UsersOf(a) is not { } users || !users.ContainsKey(u)) { missing = true; break; }
-            }
-        }
-        if (!missing) return fs!;
-        var assoc = new HashSet<(string, string)>();
-        foreach (JobRecord j in pending) assoc.Add((j.Spec.Account ?? _ledger.Options.DefaultAccount, j.Spec.Owner));
-        if (_fairShare is not null)
-            foreach (FairShareAssociation a in _fairShare.Associations) assoc.Add((a.Account, a.User));
-        return FairShareFor(now, assoc, force: true);
+        FairShareResult fs = CurrentFairShare(now);
+        bool missing = false;
+        foreach (JobRecord j in pending)
+            if (_known.Add((j.Spec.Account ?? _ledger.Options.DefaultAccount, j.Spec.Owner))) missing = true;
+        return missing ? Recompute(now) : fs;
     }
 
     private double SizeScale(IReadOnlyList<JobRecord> pending)
@@ -169,22 +242,6 @@ public sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
         partition = _maxPartition > 0 && job.Spec.Constraints.Partition is { } pn && _partition.TryGetValue(pn, out double pv) ? pv / _maxPartition : 0;
         return age * _options.AgeWeight + fairShare * _options.FairShareWeight + size * _options.JobSizeWeight
             + qos * _options.QosWeight + partition * _options.PartitionWeight - job.Spec.Nice;
-    }
-
-    private readonly struct SortKey(double priority, long submitted, string id, int index) : IComparable<SortKey>
-    {
-        private readonly double _priority = priority;
-        private readonly long _submitted = submitted;
-        private readonly string _id = id;
-        public readonly int Index = index;
-
-        public int CompareTo(SortKey other)
-        {
-            int c = other._priority.CompareTo(_priority); // highest first
-            if (c != 0) return c;
-            c = _submitted.CompareTo(other._submitted);
-            return c != 0 ? c : string.CompareOrdinal(_id, other._id);
-        }
     }
 }
 

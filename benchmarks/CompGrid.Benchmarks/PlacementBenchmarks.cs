@@ -32,6 +32,35 @@ public abstract class PlacementBenchmarkBase
 
     protected void ResetNaive() => PortalNodes = Portal.Nodes(NodeSpecs);
 
+    /// <summary>Jobs placed, nodes used and fragmentation after placing the whole workload with a policy.</summary>
+    public (int Placed, int NodesUsed, double Fragmentation) QualityOf(IPlacementPolicy policy)
+    {
+        ResetFast();
+        int placed = PlaceAll(policy);
+        var (used, frag) = Workloads.Quality(Cluster);
+        return (placed, used, frag);
+    }
+
+    /// <summary>Whether the fast policy and the naive LINQ version choose the same node for each of the naive jobs.</summary>
+    public bool AgreesWithNaive(bool best)
+    {
+        ResetFast();
+        ResetNaive();
+        IPlacementPolicy policy = best ? new BestFitPlacementPolicy() : new FirstFitPlacementPolicy();
+        int[] c = new int[1];
+        for (int i = 0; i < PortalJobs.Count; i++)
+        {
+            PortalNode? n = best ? Portal.BestFit(PortalNodes, PortalJobs[i]) : Portal.FirstFit(PortalNodes, PortalJobs[i]);
+            bool fast = policy.TryPlace(Cluster, Requests[i], c);
+            if (fast != (n is not null)) return false;
+            if (n is null) continue;
+            if (Cluster.Names[c[0]] != "node" + n.Name[4..].PadLeft(6, '0')) return false;
+            Cluster.Allocate(c[0], Requests[i]);
+            Portal.Allocate(n, PortalJobs[i]);
+        }
+        return true;
+    }
+
     /// <summary>Places every job with the policy; returns how many were placed.</summary>
     protected int PlaceAll(IPlacementPolicy policy)
     {

@@ -16,6 +16,7 @@ namespace CompGrid;
 /// </summary>
 public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
 {
+    private static readonly System.Diagnostics.ActivitySource s_activity = new(CompGridDiagnostics.SourceName);
     private static readonly Meter s_meter = new(CompGridDiagnostics.SourceName);
     private static readonly Counter<long> s_submitted = s_meter.CreateCounter<long>("compgrid.jobs.submitted", description: "Jobs admitted");
     private static readonly Counter<long> s_finished = s_meter.CreateCounter<long>("compgrid.jobs.finished", description: "Jobs that reached a terminal state");
@@ -168,6 +169,8 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(spec);
         EnsureStarted();
+        using var activity = s_activity.StartActivity("compgrid.submit");
+        activity?.SetTag("compgrid.owner", spec.Owner);
         var errors = JobSpecValidator.Validate(spec, _options.MaxWalltime).ToList();
         IComputeBackend? backend = null;
         if (errors.Count == 0)
@@ -511,8 +514,12 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
 
     private async Task DispatchAsync(JobRecord job, IComputeBackend backend, IReadOnlyList<string> nodes, long memPerNode, CancellationToken ct)
     {
+        using var activity = s_activity.StartActivity("compgrid.dispatch");
+        activity?.SetTag("compgrid.job_id", job.Id);
+        activity?.SetTag("compgrid.backend", backend.Name);
         var request = new BackendJobRequest { JobId = job.Id, Spec = job.Spec, Nodes = nodes, MemoryMiBPerNode = memPerNode, Walltime = WalltimeOf(job.Spec) };
         string backendJobId;
+        var dispatchedAt = _time.GetUtcNow();
         try
         {
             backendJobId = await backend.SubmitAsync(request, ct).ConfigureAwait(false);
@@ -530,7 +537,7 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
             await FinishAsync(rejected, null, ct).ConfigureAwait(false);
             return;
         }
-        await UpdateAsync(job, j => j with { BackendJobId = backendJobId, Nodes = nodes, DispatchedAt = _time.GetUtcNow(), Reason = null }, ct).ConfigureAwait(false);
+        await UpdateAsync(job, j => j with { BackendJobId = backendJobId, Nodes = nodes, DispatchedAt = dispatchedAt, Reason = null }, ct).ConfigureAwait(false);
         LogDispatched(_logger, job.Id, backend.Name, backendJobId, string.Join(",", nodes));
     }
 

@@ -1,0 +1,53 @@
+using CompGrid;
+using CompGrid.SampleHost.Api;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http.Json;
+
+var builder = WebApplication.CreateBuilder(args);
+var config = builder.Configuration.GetSection("CompGrid");
+
+// Where the embedded default keeps its state: the SQLite file and the local backend's job directories.
+string dataDirectory = Path.GetFullPath(config["DataDirectory"] ?? "App_Data", builder.Environment.ContentRootPath);
+Directory.CreateDirectory(dataDirectory);
+
+builder.Services.Configure<JsonOptions>(o =>
+{
+    o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase;
+    o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
+    o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
+});
+builder.Services.AddProblemDetails();
+
+builder.Services.AddCompGrid()
+    .BindConfiguration(config)
+    .AddLocalBackend("local", config.GetSection("Local"))
+    .Configure(o => o.DefaultBackend ??= "local")
+    .UseSqliteStore(Path.Combine(dataDirectory, "compgrid.db"))
+    .AddStewardship(config.GetSection("Stewardship"))
+    .AddWebhookNotifier();
+builder.Services.PostConfigure<CompGrid.Local.LocalBackendOptions>("local", o =>
+{
+    if (string.IsNullOrEmpty(config["Local:StateDirectory"])) o.StateDirectory = Path.Combine(dataDirectory, "local");
+});
+
+builder.Services.Configure<SampleUsersOptions>(config);
+builder.Services.AddAuthentication(BearerTokenHandler.SchemeName)
+    .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
+builder.Services.AddAuthorizationBuilder()
+    .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+
+var app = builder.Build();
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseDefaultFiles();
+app.UseStaticFiles();
+app.UseAuthentication();
+app.UseAuthorization();
+app.MapJobEndpoints();
+app.MapGet("/healthz", () => Results.Text("ok")).AllowAnonymous();
+
+if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SampleUsersOptions>>().Value.Users.Count == 0)
+    app.Logger.LogWarning("No users are configured (CompGrid:Users): every API request will be refused. See README.md.");
+
+app.Run();

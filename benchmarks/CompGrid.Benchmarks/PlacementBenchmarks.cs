@@ -33,10 +33,13 @@ public abstract class PlacementBenchmarkBase
     protected void ResetNaive() => PortalNodes = Portal.Nodes(NodeSpecs);
 
     /// <summary>Jobs placed, nodes used and fragmentation after placing the whole workload with a policy.</summary>
-    public (int Placed, int NodesUsed, double Fragmentation) QualityOf(IPlacementPolicy policy)
+    public (int Placed, int NodesUsed, double Fragmentation) QualityOf(IPlacementPolicy policy, int jobs)
     {
         ResetFast();
+        PlacementRequest[] all = Requests;
+        Requests = all[..Math.Min(jobs, all.Length)];
         int placed = PlaceAll(policy);
+        Requests = all;
         var (used, frag) = Workloads.Quality(Cluster);
         return (placed, used, frag);
     }

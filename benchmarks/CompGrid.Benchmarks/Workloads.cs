@@ -74,17 +74,21 @@ public static class Workloads
         return result;
     }
 
-    /// <summary>Nodes used and fragmentation (share of free CPUs that sit on partly used nodes).</summary>
+    /// <summary>
+    /// Nodes used, and fragmentation: the share of free CPUs stranded on nodes that cannot take a typical 8-core,
+    /// 32 GiB job any more (fewer than 8 CPUs or 32 GiB left there).
+    /// </summary>
     public static (int NodesUsed, double Fragmentation) Quality(ClusterSnapshot s)
     {
         int used = 0;
-        long freeOnPartial = 0, free = 0;
+        long stranded = 0, free = 0;
         for (int i = 0; i < s.Count; i++)
         {
             free += s.FreeCpus[i];
-            if (s.JobCounts[i] > 0) { used++; freeOnPartial += s.FreeCpus[i]; }
+            if (s.JobCounts[i] > 0) used++;
+            if (s.FreeCpus[i] < 8 || s.FreeMemoryMiB[i] < 32 * 1024) stranded += s.FreeCpus[i];
         }
-        return (used, free == 0 ? 0 : (double)freeOnPartial / free);
+        return (used, free == 0 ? 0 : (double)stranded / free);
     }
 }
 

@@ -26,7 +26,9 @@ public sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
     private readonly FrozenDictionary<string, double> _qos, _partition;
     private FairShareResult? _fairShare;
     private long _fairShareVersion = -1;
-    private ulong[] _keys = [], _tmpKeys = [];
+    private uint[] _keys = [], _tmpKeys = [];
+    private double[] _base = [];
+    private int[] _cpus = [];
     private int[] _idx = [], _tmpIdx = [];
     private readonly int[] _radixCount = new int[256];
     private const int CacheSize = 16384;
@@ -78,21 +80,26 @@ public sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
             if (_keys.Length < n)
             {
                 int size = Math.Max(n, _keys.Length * 2);
-                _keys = new ulong[size]; _idx = new int[size]; _tmpKeys = new ulong[size]; _tmpIdx = new int[size]; _scratch = new JobRecord[size];
+                _keys = new uint[size]; _idx = new int[size]; _tmpKeys = new uint[size]; _tmpIdx = new int[size]; _scratch = new JobRecord[size];
+                _base = new double[size]; _cpus = new int[size];
             }
             DateTimeOffset now = context.Now;
             FairShareResult fs = CurrentFairShare(now);
-            double maxCpus = SizeScale(pending);
             Array.Clear(_cache);
             string defaultAccount = _ledger.Options.DefaultAccount;
+            long nowTicks = now.UtcTicks;
+            ReadOnlySpan<JobRecord> records = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(pending);
             for (int pass = 0; pass < 2; pass++)
             {
                 HashSet<(string, string)>? missing = null;
                 string? lastAccount = null, lastUser = null;
                 double lastFs = 1;
+                int maxCpus = 1;
+                // One pass over the records: everything but the job-size term (which needs the largest job) goes into
+                // _base; the second pass runs over two compact arrays.
                 for (int i = 0; i < n; i++)
                 {
-                    JobRecord job = pending[i];
+                    JobRecord job = records[i];
                     JobSpec spec = job.Spec;
                     string account = spec.Account ?? defaultAccount, user = spec.Owner;
                     if (!ReferenceEquals(account, lastAccount) || !ReferenceEquals(user, lastUser))
@@ -105,27 +112,60 @@ public sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
                         else { (missing ??= []).Add((account, user)); lastFs = 1; }
                         lastAccount = account; lastUser = user;
                     }
-                    double p = Compute(job, now, lastFs, maxCpus, out _, out _, out _, out _);
-                    _keys[i] = ~Sortable(p); // ascending keys = descending priority
-                    _idx[i] = i;
+                    int cpus = spec.Resources.TotalCpus;
+                    if (cpus > maxCpus) maxCpus = cpus;
+                    _cpus[i] = cpus;
+                    _base[i] = BasePriority(spec, job.SubmittedAt.UtcTicks, nowTicks, lastFs);
                 }
-                if (missing is null) break;
+                if (missing is null)
+                {
+                    double scale = _options.ClusterCpus > 0 ? _options.ClusterCpus : maxCpus;
+                    double lo = double.MaxValue, hi = double.MinValue;
+                    Span<double> prio = _base.AsSpan(0, n);
+                    for (int i = 0; i < n; i++)
+                    {
+                        double p = prio[i] + SizeFactor(_cpus[i], scale) * _options.JobSizeWeight;
+                        prio[i] = p;
+                        if (p < lo) lo = p;
+                        if (p > hi) hi = p;
+                    }
+                    // 32-bit keys: the priority scaled onto [0, 2^32) and inverted (ascending keys = descending
+                    // priority). Jobs whose priorities differ by less than one step share a key and are put in exact
+                    // order (priority, submit time, id) afterwards.
+                    double k = hi > lo ? uint.MaxValue / (hi - lo) : 0;
+                    for (int i = 0; i < n; i++)
+                    {
+                        _keys[i] = uint.MaxValue - (uint)Math.Min(uint.MaxValue, (prio[i] - lo) * k);
+                        _idx[i] = i;
+                    }
+                    break;
+                }
                 // New associations change their siblings' shares: recompute with them, then key again.
                 foreach (var m in missing) _known.Add(m);
                 fs = Recompute(now);
                 Array.Clear(_cache);
             }
             RadixSort(n);
-            // Equal priorities: submit time, then id.
-            for (int i = 0; i < n;)
+            // Equal keys: exact priority, then submit time, then id.
+            ReadOnlySpan<uint> sorted = _keys.AsSpan(0, n);
+            TieComparer? ties = null;
+            for (int i = 0; i < n - 1; i++)
             {
-                int j = i;
-                while (j + 1 < n && _keys[j + 1] == _keys[i]) j++;
-                if (j > i) Array.Sort(_idx, i, j - i + 1, new TieComparer(pending));
-                i = j + 1;
+                if (sorted[i + 1] != sorted[i]) continue;
+                int j = i + 1;
+                while (j + 1 < n && sorted[j + 1] == sorted[i]) j++;
+                ties ??= new TieComparer(pending, _base);
+                if (j == i + 1)
+                {
+                    if (ties.Compare(_idx[i], _idx[j]) > 0) (_idx[i], _idx[j]) = (_idx[j], _idx[i]);
+                }
+                else Array.Sort(_idx, i, j - i + 1, ties);
+                i = j;
             }
-            for (int i = 0; i < n; i++) _scratch[i] = pending[_idx[i]];
-            for (int i = 0; i < n; i++) pending[i] = _scratch[i];
+            Span<JobRecord> list = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(pending);
+            list.CopyTo(_scratch);
+            ReadOnlySpan<int> order = _idx.AsSpan(0, n);
+            for (int i = 0; i < n; i++) list[i] = _scratch[order[i]];
             Array.Clear(_scratch, 0, n);
         }
     }
@@ -142,20 +182,14 @@ public sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
         return _fairShare;
     }
 
-    private static ulong Sortable(double d)
-    {
-        long b = BitConverter.DoubleToInt64Bits(d);
-        return b < 0 ? ~(ulong)b : (ulong)b | 0x8000000000000000UL;
-    }
-
     // LSD radix sort of (_keys, _idx) by key, 8 bits per pass (256 write streams stay in cache); passes where every key
     // has the same digit are skipped.
     private void RadixSort(int n)
     {
-        ulong[] keys = _keys, tk = _tmpKeys;
+        uint[] keys = _keys, tk = _tmpKeys;
         int[] idx = _idx, ti = _tmpIdx;
         int[] count = _radixCount;
-        for (int shift = 0; shift < 64; shift += 8)
+        for (int shift = 0; shift < 32; shift += 8)
         {
             Array.Clear(count);
             for (int i = 0; i < n; i++) count[(int)(keys[i] >> shift) & 0xFF]++;
@@ -175,12 +209,14 @@ public sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
         _keys = keys; _tmpKeys = tk; _idx = idx; _tmpIdx = ti;
     }
 
-    private sealed class TieComparer(List<JobRecord> jobs) : IComparer<int>
+    private sealed class TieComparer(List<JobRecord> jobs, double[] priority) : IComparer<int>
     {
         public int Compare(int x, int y)
         {
+            int c = priority[y].CompareTo(priority[x]); // highest first
+            if (c != 0) return c;
             JobRecord a = jobs[x], b = jobs[y];
-            int c = a.SubmittedAt.CompareTo(b.SubmittedAt);
+            c = a.SubmittedAt.CompareTo(b.SubmittedAt);
             return c != 0 ? c : string.CompareOrdinal(a.Id, b.Id);
         }
     }
@@ -234,15 +270,36 @@ public sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
     private double Compute(JobRecord job, DateTimeOffset now, double fairShare, double maxCpus,
         out double age, out double size, out double qos, out double partition)
     {
-        TimeSpan waited = now - job.SubmittedAt;
-        age = waited <= TimeSpan.Zero ? 0 : Math.Min(1, waited.TotalSeconds / _options.MaxAge.TotalSeconds);
-        double s = Math.Min(1, job.Spec.Resources.TotalCpus / maxCpus);
-        size = _options.FavorSmallJobs ? 1 - s : s;
-        qos = _maxQos > 0 && job.Spec.Qos is { } q && _qos.TryGetValue(q, out double qv) ? qv / _maxQos : 0;
-        partition = _maxPartition > 0 && job.Spec.Constraints.Partition is { } pn && _partition.TryGetValue(pn, out double pv) ? pv / _maxPartition : 0;
-        return age * _options.AgeWeight + fairShare * _options.FairShareWeight + size * _options.JobSizeWeight
-            + qos * _options.QosWeight + partition * _options.PartitionWeight - job.Spec.Nice;
+        JobSpec spec = job.Spec;
+        age = AgeFactor(job.SubmittedAt.UtcTicks, now.UtcTicks);
+        size = SizeFactor(spec.Resources.TotalCpus, maxCpus);
+        qos = QosFactor(spec);
+        partition = PartitionFactor(spec);
+        return BasePriority(spec, job.SubmittedAt.UtcTicks, now.UtcTicks, fairShare) + size * _options.JobSizeWeight;
     }
+
+    // Everything but the job-size term, in the order the sort keys use it.
+    private double BasePriority(JobSpec spec, long submittedTicks, long nowTicks, double fairShare) =>
+        AgeFactor(submittedTicks, nowTicks) * _options.AgeWeight + fairShare * _options.FairShareWeight
+        + QosFactor(spec) * _options.QosWeight + PartitionFactor(spec) * _options.PartitionWeight - spec.Nice;
+
+    private double AgeFactor(long submittedTicks, long nowTicks)
+    {
+        long waited = nowTicks - submittedTicks;
+        return waited <= 0 ? 0 : Math.Min(1, waited / (double)_options.MaxAge.Ticks);
+    }
+
+    private double SizeFactor(int cpus, double maxCpus)
+    {
+        double s = Math.Min(1, cpus / maxCpus);
+        return _options.FavorSmallJobs ? 1 - s : s;
+    }
+
+    private double QosFactor(JobSpec spec) =>
+        _maxQos > 0 && spec.Qos is { } q && _qos.TryGetValue(q, out double qv) ? qv / _maxQos : 0;
+
+    private double PartitionFactor(JobSpec spec) =>
+        _maxPartition > 0 && spec.Constraints.Partition is { } pn && _partition.TryGetValue(pn, out double pv) ? pv / _maxPartition : 0;
 }
 
 /// <summary>

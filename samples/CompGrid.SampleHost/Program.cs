@@ -25,6 +25,7 @@ builder.Services.AddCompGrid()
     .Configure(o => o.DefaultBackend ??= "local")
     .UseSqliteStore(Path.Combine(dataDirectory, "compgrid.db"))
     .AddStewardship(config.GetSection("Stewardship"))
+    .ConfigureScheduling(config.GetSection("Scheduling"))
     .AddWebhookNotifier();
 builder.Services.PostConfigure<CompGrid.Local.LocalBackendOptions>("local", o =>
 {
@@ -45,6 +46,7 @@ app.UseStaticFiles();
 app.UseAuthentication();
 app.UseAuthorization();
 app.MapJobEndpoints();
+app.MapSimulationEndpoints();
 app.MapGet("/healthz", () => Results.Text("ok")).AllowAnonymous();
 
 if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SampleUsersOptions>>().Value.Users.Count == 0)

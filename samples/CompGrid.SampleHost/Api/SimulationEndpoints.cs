@@ -6,6 +6,7 @@ namespace CompGrid.SampleHost.Api;
 /// <summary>
 /// What-if simulation: <c>POST /api/simulations</c> replays a generated workload through the production scheduling
 /// policies on a virtual clock and returns the metrics (and, with <c>compareWith</c>, a second configuration's).
+/// <c>GET /api/jobs/{id}/priority</c> breaks a queued job's priority down by factor.
 /// </summary>
 public static class SimulationEndpoints
 {
@@ -31,6 +32,10 @@ public static class SimulationEndpoints
                 return Results.Problem(title: "Invalid simulation", detail: ex.Message, statusCode: 400);
             }
         }).RequireAuthorization();
+
+        // sprio-like breakdown of a queued job's priority (multifactor and fair-tree orderings).
+        app.MapGet("/api/jobs/{id}/priority", async (string id, CompGridEngine engine, CancellationToken ct) =>
+            await engine.ExplainPriorityAsync(id, ct) is { } e ? Results.Ok(e) : Results.NotFound()).RequireAuthorization();
         return app;
     }
 

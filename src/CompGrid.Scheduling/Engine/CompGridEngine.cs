@@ -339,6 +339,23 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
         catch (JobNotFoundException) { return JobLogs.Empty; }
     }
 
+    /// <summary>
+    /// Breaks a queued job's priority down by factor, like Slurm's <c>sprio</c>, when the queue ordering is
+    /// <c>multifactor</c> or <c>fair-tree</c>; null for other orderings or jobs that are not queued.
+    /// </summary>
+    public async Task<CompGrid.Ordering.PriorityExplanation?> ExplainPriorityAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        if (_ordering is not CompGrid.Ordering.MultifactorPriorityPolicy multifactor) return null;
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_active.TryGetValue(jobId, out var job) || job.State != JobState.Queued) return null;
+            var queue = _active.Values.Where(j => j.State == JobState.Queued).ToList();
+            return multifactor.Explain(job, new QueueOrderingContext { Now = _time.GetUtcNow() }, queue);
+        }
+        finally { _gate.Release(); }
+    }
+
     /// <inheritdoc/>
     public async Task<IReadOnlyList<NodeInfo>> GetNodesAsync(CancellationToken cancellationToken = default)
     {

@@ -116,3 +116,25 @@ public sealed class EngineSchedulingTests : IAsyncLifetime
         Assert.Contains("UsageHalfLife", ex.Message, StringComparison.Ordinal);
     }
 }
+
+[Trait("Category", "Scheduling")]
+public sealed class EnginePriorityTests
+{
+    [Fact]
+    public async Task ExplainPriorityAsync_MultifactorQueuedJob_BreaksDownByFactor()
+    {
+        var time = new ManualTimeProvider();
+        await using var engine = CompGridEngine.Create(b => b.AddBackend(new InMemoryBackend("mem", time, nodes: 1, cpusPerNode: 2, memoryMiBPerNode: 2048))
+            .UseJobStore(new InMemoryJobStore()).UseTimeProvider(time).Configure(o => o.QueueOrdering = "multifactor"));
+        await engine.StartAsync();
+        await engine.SubmitAsync(new JobSpec { Owner = "a", Payload = JobPayload.Command("sleep 100"), Resources = new() { Cpus = 2 } });
+        await engine.RunCycleAsync();
+        var waiting = await engine.SubmitAsync(new JobSpec { Owner = "b", Account = "x", Nice = 10, Payload = JobPayload.Command("true"), Resources = new() { Cpus = 1 } });
+        time.Advance(TimeSpan.FromHours(1));
+        var e = await engine.ExplainPriorityAsync(waiting.Id);
+        Assert.NotNull(e);
+        Assert.Equal(10, e.Nice);
+        Assert.True(e.AgeFactor > 0);
+        Assert.Equal(e.Age + e.FairShare + e.JobSize + e.Qos + e.Partition - e.Nice, e.Priority, 6);
+    }
+}

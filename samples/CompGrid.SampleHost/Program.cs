@@ -1,4 +1,5 @@
 using CompGrid;
+using CompGrid.SampleHost;
 using CompGrid.SampleHost.Api;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
@@ -19,14 +20,19 @@ builder.Services.Configure<JsonOptions>(o =>
 });
 builder.Services.AddProblemDetails();
 
-builder.Services.AddCompGrid()
+var grid = builder.Services.AddCompGrid()
     .BindConfiguration(config)
     .AddLocalBackend("local", config.GetSection("Local"))
     .Configure(o => o.DefaultBackend ??= "local")
     .UseSqliteStore(Path.Combine(dataDirectory, "compgrid.db"))
-    .AddStewardship(config.GetSection("Stewardship"))
+    .AddStewardship(config.GetSection("Stewardship"))   // admission order: stewardship, then billing's hold
+    .AddSampleGrantBilling(config.GetSection("Billing"), Path.Combine(dataDirectory, "compgrid.db"))
     .ConfigureScheduling(config.GetSection("Scheduling"))
     .AddWebhookNotifier();
+
+// Optional backends, each enabled by its configuration section (see README.md and docs/backends/).
+if (config.GetSection("Docker:Engines").GetChildren().Any())
+    grid.AddDockerBackend(config["Docker:Name"] ?? "lab", config.GetSection("Docker"));
 builder.Services.PostConfigure<CompGrid.Local.LocalBackendOptions>("local", o =>
 {
     if (string.IsNullOrEmpty(config["Local:StateDirectory"])) o.StateDirectory = Path.Combine(dataDirectory, "local");
@@ -46,6 +52,7 @@ app.UseStaticFiles();
 app.UseAuthentication();
 app.UseAuthorization();
 app.MapJobEndpoints();
+app.MapBillingEndpoints();
 app.MapSimulationEndpoints();
 app.MapGet("/healthz", () => Results.Text("ok")).AllowAnonymous();
 

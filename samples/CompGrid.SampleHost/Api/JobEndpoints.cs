@@ -33,7 +33,7 @@ public static class JobEndpoints
             }
             catch (JobValidationException ex) { return Problem([.. ex.Errors.Select(e => e with { Field = JobRequest.FieldName(e.Field) })]); }
             catch (InsufficientFundsException ex) { return Results.Problem(ex.Message, statusCode: 402, title: "Insufficient funds"); }
-            catch (JobRejectedException ex) { return Results.Problem(ex.Message, statusCode: ex.Code == "not-a-member" ? 403 : 422, title: "Job rejected"); }
+            catch (JobRejectedException ex) { return Results.Problem(ex.Message, statusCode: ex.Code switch { "not-a-member" => 403, "insufficient-funds" => 402, _ => 422 }, title: "Job rejected"); }
             catch (CompGridForbiddenException ex) { return Results.Problem(ex.Message, statusCode: 403, title: "Forbidden"); }
         });
 

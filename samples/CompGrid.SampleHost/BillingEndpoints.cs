@@ -1,0 +1,162 @@
+using System.Globalization;
+using System.Security.Claims;
+using System.Text.Json;
+using CompGrid;
+using CompGrid.Billing;
+using CompGrid.SampleHost.Api;
+
+namespace CompGrid.SampleHost;
+
+/// <summary>
+/// Grant billing in the sample host: the registration (<see cref="AddSampleGrantBilling"/>: ledger in the same SQLite
+/// file, options from <c>CompGrid:Billing</c>) and the API (<see cref="MapBillingEndpoints"/>):
+/// <list type="bullet">
+/// <item><c>GET /api/grants</c> — the grants the caller may charge (administrators: all), with balances;</item>
+/// <item><c>GET /api/grants/{code}</c> — one grant with its balance;</item>
+/// <item><c>GET /api/grants/{code}/statement?from=&amp;to=&amp;format=json|csv</c> — the statement of a period (default: this month);</item>
+/// <item><c>POST /api/quotes</c> — a job body (as <c>POST /api/jobs</c>) → its maximum cost and whether the grant covers it;</item>
+/// <item><c>POST /api/grants</c>, <c>POST /api/grants/{code}/adjustments</c>, <c>POST /api/grants/{code}/allocations</c> — administrators only.</item>
+/// </list>
+/// </summary>
+public static class BillingEndpoints
+{
+    /// <summary>Adds grant billing with its ledger in <paramref name="databasePath"/> and options from <paramref name="billingSection"/>.</summary>
+    public static ICompGridBuilder AddSampleGrantBilling(this ICompGridBuilder builder, IConfiguration billingSection, string databasePath) =>
+        builder.UseSqliteBillingStore(databasePath).AddGrantBilling(billingSection);
+
+    public static IEndpointRouteBuilder MapBillingEndpoints(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api").RequireAuthorization();
+
+        api.MapGet("/grants", async (ClaimsPrincipal user, GrantBillingService billing, CancellationToken ct) =>
+        {
+            var grants = await billing.ListGrantsAsync(IsAdmin(user) ? null : Name(user), ct);
+            var list = new List<object>(grants.Count);
+            foreach (var g in grants) list.Add(new { grant = g, balance = await billing.GetBalanceAsync(g.Code, ct) });
+            return Results.Ok(list);
+        });
+
+        api.MapGet("/grants/{code}", async (string code, ClaimsPrincipal user, GrantBillingService billing, CancellationToken ct) =>
+            await VisibleGrant(code, user, billing, ct) is { } g
+                ? Results.Ok(new { grant = g, balance = await billing.GetBalanceAsync(code, ct) })
+                : GrantNotFound(code));
+
+        api.MapGet("/grants/{code}/statement", async (string code, string? from, string? to, string? format, ClaimsPrincipal user,
+            GrantBillingService billing, TimeProvider time, CancellationToken ct) =>
+        {
+            if (await VisibleGrant(code, user, billing, ct) is null) return GrantNotFound(code);
+            var errors = new List<ValidationError>();
+            var now = time.GetUtcNow();
+            var monthStart = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero);
+            var fromAt = ParseTime(from, "from", monthStart, errors);
+            var toAt = ParseTime(to, "to", monthStart.AddMonths(1), errors);
+            if (errors.Count == 0 && toAt < fromAt) errors.Add(new ValidationError("to", "must not be before 'from'"));
+            string fmt = (format ?? "json").ToLowerInvariant();
+            if (fmt is not ("json" or "csv")) errors.Add(new ValidationError("format", "must be 'json' or 'csv'"));
+            if (errors.Count > 0) return Problem([.. errors]);
+            var statement = await billing.GetStatementAsync(code, fromAt, toAt, ct);
+            return fmt == "csv"
+                ? Results.Text(statement.ToCsv(), "text/csv; charset=utf-8")
+                : Results.Text(statement.ToJson(), "application/json; charset=utf-8");
+        });
+
+        api.MapPost("/quotes", async (HttpRequest request, ClaimsPrincipal user, GrantBillingService billing, CancellationToken ct) =>
+        {
+            JobRequest? body;
+            try { body = await JsonSerializer.DeserializeAsync<JobRequest>(request.Body, CompGridJson.Options, ct); }
+            catch (JsonException ex)
+            {
+                string field = ex.Path is { Length: > 2 } p ? p.TrimStart('$', '.') : "body";
+                return Problem(new ValidationError(field, "has the wrong type or the JSON is malformed"));
+            }
+            if (body is null) return Problem(new ValidationError("body", "a JSON object is required"));
+            body.Command ??= body.Script is null && body.Executable is null && body.Image is null ? "true" : null; // a quote needs no payload
+            var errors = new List<ValidationError>();
+            var spec = body.ToSpec(Name(user), errors);
+            if (errors.Count > 0) return Problem([.. errors]);
+            if (spec.Account is { } account)
+            {
+                var grant = await billing.GetGrantAsync(account, ct);
+                if (grant is null) return Problem(new ValidationError("account", $"grant '{account}' does not exist"));
+                if (!grant.CanCharge(spec.Owner) && !IsAdmin(user))
+                    return Results.Problem($"User '{spec.Owner}' is not a member of grant '{account}'.", statusCode: 403, title: "Forbidden");
+            }
+            try
+            {
+                var quote = await billing.QuoteAsync(spec, ct);
+                return Results.Ok(new
+                {
+                    quote.Account, quote.Currency, quote.Amount, quote.Spendable, quote.Affordable,
+                    quote.Breakdown.RateCard, quote.Breakdown.RateCardVersion, quote.Breakdown.Rule, quote.Breakdown.Hours, quote.Breakdown.Components,
+                });
+            }
+            catch (BillingValidationException ex) { return Problem([.. ex.Errors]); }
+            catch (CompGridException ex) when (ex.Code is "no-rate" or "currency-mismatch") { return Results.Problem(ex.Message, statusCode: 422, title: "Cannot price the job"); }
+        });
+
+        var admin = api.MapGroup("/grants").RequireAuthorization(p => p.RequireRole(JobEndpoints.AdministratorRole));
+
+        admin.MapPost("", async (Grant grant, ClaimsPrincipal user, GrantBillingService billing, CancellationToken ct) =>
+        {
+            try
+            {
+                var created = await billing.CreateGrantAsync(grant, Name(user), ct);
+                return Results.Created($"/api/grants/{created.Code}", new { grant = created, balance = await billing.GetBalanceAsync(created.Code, ct) });
+            }
+            catch (BillingValidationException ex) { return Problem([.. ex.Errors]); }
+            catch (CompGridException ex) when (ex.Code == "grant-exists") { return Results.Problem(ex.Message, statusCode: 409, title: "Conflict"); }
+        });
+
+        admin.MapPost("/{code}/adjustments", async (string code, AdjustmentRequest body, ClaimsPrincipal user, GrantBillingService billing, CancellationToken ct) =>
+        {
+            try { return Results.Created($"/api/grants/{code}/statement", await billing.AdjustAsync(code, body.Amount, Name(user), body.Reason ?? "", body.JobId, body.Key, ct)); }
+            catch (BillingValidationException ex) { return Problem([.. ex.Errors]); }
+            catch (CompGridException ex) when (ex.Code == "unknown-grant") { return GrantNotFound(code); }
+        });
+
+        admin.MapPost("/{code}/allocations", async (string code, AllocationRequest body, ClaimsPrincipal user, GrantBillingService billing, CancellationToken ct) =>
+        {
+            try
+            {
+                return Results.Created($"/api/grants/{code}/statement",
+                    await billing.AllocateAsync(code, body.Amount, Name(user), body.Reason ?? "allocation", body.ExpiresAt, body.CarryOverFraction, body.Key, ct));
+            }
+            catch (BillingValidationException ex) { return Problem([.. ex.Errors]); }
+            catch (CompGridException ex) when (ex.Code == "unknown-grant") { return GrantNotFound(code); }
+        });
+        return app;
+    }
+
+    /// <summary>The body of <c>POST /api/grants/{code}/adjustments</c>: a signed amount (refunds positive) and a reason.</summary>
+    public sealed record AdjustmentRequest(decimal Amount, string? Reason, string? JobId, string? Key);
+
+    /// <summary>The body of <c>POST /api/grants/{code}/allocations</c>.</summary>
+    public sealed record AllocationRequest(decimal Amount, string? Reason, DateTimeOffset? ExpiresAt, decimal CarryOverFraction, string? Key);
+
+    private static bool IsAdmin(ClaimsPrincipal user) => user.IsInRole(JobEndpoints.AdministratorRole);
+
+    private static string Name(ClaimsPrincipal user) => user.Identity!.Name!;
+
+    // Members see their grants; administrators see all; anyone else gets "not found" (codes are not disclosed).
+    private static async Task<Grant?> VisibleGrant(string code, ClaimsPrincipal user, GrantBillingService billing, CancellationToken ct)
+    {
+        var g = await billing.GetGrantAsync(code, ct);
+        return g is not null && (IsAdmin(user) || g.CanCharge(Name(user))) ? g : null;
+    }
+
+    private static DateTimeOffset ParseTime(string? value, string field, DateTimeOffset fallback, List<ValidationError> errors)
+    {
+        if (string.IsNullOrWhiteSpace(value)) return fallback;
+        if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t)) return t;
+        errors.Add(new ValidationError(field, "must be a date or an ISO 8601 time (for example 2026-03-01 or 2026-03-01T00:00:00Z)"));
+        return fallback;
+    }
+
+    private static IResult GrantNotFound(string code) => Results.Problem($"Grant '{code}' was not found.", statusCode: 404, title: "Not found");
+
+    private static IResult Problem(params ValidationError[] errors) =>
+        Results.ValidationProblem(
+            errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray()),
+            detail: string.Join("; ", errors.Select(e => $"{e.Field}: {e.Message}")),
+            title: "Invalid request");
+}

@@ -1,0 +1,507 @@
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CompGrid.Billing;
+
+/// <summary>
+/// Grant billing: grants and their allocations, quotes, holds, charges, adjustments and statements over an
+/// <see cref="IBillingStore"/>. The engine reaches it through <see cref="AdmissionCheck"/> (quote and hold) and
+/// <see cref="UsageSink"/> (charge); portals call it directly. Thread-safe; the store is initialized on first use.
+/// </summary>
+public sealed partial class GrantBillingService
+{
+    private readonly IBillingStore _store;
+    private readonly GrantBillingOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _initLock = new(1, 1);
+    private volatile bool _initialized;
+
+    /// <summary>Creates the service. Throws <see cref="BillingValidationException"/> when the options are invalid.</summary>
+    public GrantBillingService(IBillingStore store, GrantBillingOptions options, TimeProvider? timeProvider = null, ILogger<GrantBillingService>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = options.Validate();
+        if (errors.Count > 0)
+            throw new BillingValidationException(errors.Select(e => new ValidationError("billing." + e.Split(':')[0], e[(e.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim())).ToList());
+        _store = store;
+        _options = options;
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        Rounding = new MoneyRounding(options.MinorUnits);
+        AdmissionCheck = new GrantBillingAdmissionCheck(this);
+        UsageSink = new GrantBillingUsageSink(this);
+    }
+
+    /// <summary>The admission check: rejects non-members, inactive grants and jobs the grant cannot afford; places the hold.</summary>
+    public IAdmissionCheck AdmissionCheck { get; }
+
+    /// <summary>The usage sink: charges finished jobs (replacing their hold), releases the hold of jobs that never started.</summary>
+    public IUsageSink UsageSink { get; }
+
+    /// <summary>The rounding rules in force (see <see cref="MoneyRounding"/>).</summary>
+    public MoneyRounding Rounding { get; }
+
+    /// <summary>The store.</summary>
+    public IBillingStore Store => _store;
+
+    /// <summary>Initializes the store, saves the configured rate cards and creates the configured grants that are missing. Idempotent.</summary>
+    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        if (_initialized) return;
+        await _initLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_initialized) return;
+            await _store.InitializeAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var card in _options.RateCards)
+                await _store.TrySaveRateCardAsync(card, cancellationToken).ConfigureAwait(false);
+            foreach (var grant in _options.Grants)
+            {
+                await ValidateGrantAsync(grant, cancellationToken).ConfigureAwait(false);
+                await _store.TryCreateGrantAsync(grant, cancellationToken).ConfigureAwait(false);
+                // Keyed: posted once, and posted after a crash between creating the grant and allocating its budget.
+                await AllocateBudgetAsync(await _store.GetGrantAsync(grant.Code, cancellationToken).ConfigureAwait(false) ?? grant, _options.Actor, cancellationToken).ConfigureAwait(false);
+            }
+            _initialized = true;
+        }
+        finally
+        {
+            _initLock.Release();
+        }
+    }
+
+    private Task EnsureInitializedAsync(CancellationToken cancellationToken) => _initialized ? Task.CompletedTask : InitializeAsync(cancellationToken);
+
+    // ---------------------------------------------------------------- grants
+
+    /// <summary>Creates a grant and allocates its <see cref="Grant.Budget"/> (expiring at <see cref="Grant.ValidTo"/>).</summary>
+    public async Task<Grant> CreateGrantAsync(Grant grant, string actor, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(grant);
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        await ValidateGrantAsync(grant, cancellationToken).ConfigureAwait(false);
+        if (!await _store.TryCreateGrantAsync(grant, cancellationToken).ConfigureAwait(false))
+            throw new CompGridException($"Grant '{grant.Code}' exists already.") { Code = "grant-exists", Operation = "create-grant" };
+        await AllocateBudgetAsync(grant, actor, cancellationToken).ConfigureAwait(false);
+        return grant;
+    }
+
+    private async Task AllocateBudgetAsync(Grant grant, string actor, CancellationToken cancellationToken)
+    {
+        if (grant.Budget <= 0) return;
+        await _store.TryAppendAsync([new LedgerEntry
+        {
+            GrantCode = grant.Code, Kind = LedgerEntryKind.Allocation, Amount = grant.Budget, Currency = grant.Currency,
+            At = _time.GetUtcNow(), Actor = actor, Reason = "initial budget", Key = "budget:" + grant.Code, ExpiresAt = grant.ValidTo,
+        }], cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Replaces a grant's settings (title, members, status, validity, credit limit, parent). Its currency cannot change.</summary>
+    public async Task<Grant> UpdateGrantAsync(Grant grant, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(grant);
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        var existing = await RequireGrantAsync(grant.Code, cancellationToken).ConfigureAwait(false);
+        if (!string.Equals(existing.Currency, grant.Currency, StringComparison.Ordinal))
+            throw new BillingValidationException("currency", $"cannot change from {existing.Currency} once the grant exists.");
+        await ValidateGrantAsync(grant, cancellationToken).ConfigureAwait(false);
+        if (!await _store.TryUpdateGrantAsync(grant with { Budget = existing.Budget }, cancellationToken).ConfigureAwait(false))
+            throw new CompGridException($"Grant '{grant.Code}' was not found.") { Code = "unknown-grant" };
+        return grant;
+    }
+
+    /// <summary>One grant, or null.</summary>
+    public async Task<Grant?> GetGrantAsync(string code, CancellationToken cancellationToken = default)
+    {
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        return await _store.GetGrantAsync(code, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Every grant, or only those <paramref name="user"/> may charge.</summary>
+    public async Task<IReadOnlyList<Grant>> ListGrantsAsync(string? user = null, CancellationToken cancellationToken = default)
+    {
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        var all = await _store.ListGrantsAsync(cancellationToken).ConfigureAwait(false);
+        return user is null ? all : all.Where(g => g.CanCharge(user)).ToList();
+    }
+
+    /// <summary>A grant's balances, derived from its ledger.</summary>
+    public async Task<GrantBalance> GetBalanceAsync(string code, CancellationToken cancellationToken = default)
+    {
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        return await _store.GetBalanceAsync(code, null, cancellationToken).ConfigureAwait(false)
+            ?? throw new CompGridException($"Grant '{code}' was not found.") { Code = "unknown-grant" };
+    }
+
+    /// <summary>
+    /// The grant and every grant below it (<see cref="Grant.ParentCode"/>), each with its balance, parents before
+    /// children, plus their sum — a department's view of its groups and projects. Every grant in the tree must use the
+    /// grant's currency.
+    /// </summary>
+    public async Task<(IReadOnlyList<(Grant Grant, GrantBalance Balance)> Grants, GrantBalance Total)> GetRollupAsync(string code, CancellationToken cancellationToken = default)
+    {
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        var root = await RequireGrantAsync(code, cancellationToken).ConfigureAwait(false);
+        var all = await _store.ListGrantsAsync(cancellationToken).ConfigureAwait(false);
+        var children = all.Where(g => g.ParentCode is not null).ToLookup(g => g.ParentCode!, StringComparer.Ordinal);
+        var tree = new List<(Grant, GrantBalance)>();
+        var queue = new Queue<Grant>([root]);
+        while (queue.TryDequeue(out var g))
+        {
+            if (!string.Equals(g.Currency, root.Currency, StringComparison.OrdinalIgnoreCase))
+                throw new CompGridException($"Grant '{g.Code}' is in {g.Currency}, not {root.Currency} like '{root.Code}'; balances cannot be added up.") { Code = "currency-mismatch" };
+            tree.Add((g, await GetBalanceAsync(g.Code, cancellationToken).ConfigureAwait(false)));
+            foreach (var c in children[g.Code]) queue.Enqueue(c);
+        }
+        var total = new GrantBalance
+        {
+            GrantCode = root.Code, Currency = root.Currency,
+            Allocated = tree.Sum(t => t.Item2.Allocated), Adjusted = tree.Sum(t => t.Item2.Adjusted), Expired = tree.Sum(t => t.Item2.Expired),
+            Charged = tree.Sum(t => t.Item2.Charged), Held = tree.Sum(t => t.Item2.Held), CreditLimit = tree.Sum(t => t.Item2.CreditLimit),
+        };
+        return (tree, total);
+    }
+
+    /// <summary>Adds money to a grant, optionally expiring (with a carry-over fraction of the unused remainder).</summary>
+    public async Task<LedgerEntry> AllocateAsync(string code, decimal amount, string actor, string reason, DateTimeOffset? expiresAt = null,
+        decimal carryOverFraction = 0, string? key = null, CancellationToken cancellationToken = default)
+    {
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        var grant = await RequireGrantAsync(code, cancellationToken).ConfigureAwait(false);
+        if (amount <= 0) throw new BillingValidationException("amount", "must be positive.");
+        CheckWhole(amount, grant.Currency);
+        if (carryOverFraction is < 0 or > 1) throw new BillingValidationException("carryOverFraction", "must be between 0 and 1.");
+        RequireText(actor, "actor");
+        return await AppendOneAsync(new LedgerEntry
+        {
+            GrantCode = code, Kind = LedgerEntryKind.Allocation, Amount = amount, Currency = grant.Currency, At = _time.GetUtcNow(),
+            Actor = actor, Reason = reason, ExpiresAt = expiresAt, CarryOverFraction = carryOverFraction, Key = key,
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Posts an adjustment: positive for a refund or credit, negative for a debit. A reason and an actor are required.</summary>
+    public async Task<LedgerEntry> AdjustAsync(string code, decimal amount, string actor, string reason, string? jobId = null, string? key = null,
+        CancellationToken cancellationToken = default)
+    {
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        var grant = await RequireGrantAsync(code, cancellationToken).ConfigureAwait(false);
+        if (amount == 0) throw new BillingValidationException("amount", "must not be zero.");
+        CheckWhole(amount, grant.Currency);
+        RequireText(actor, "actor");
+        RequireText(reason, "reason");
+        return await AppendOneAsync(new LedgerEntry
+        {
+            GrantCode = code, Kind = LedgerEntryKind.Adjustment, Amount = amount, Currency = grant.Currency, At = _time.GetUtcNow(),
+            Actor = actor, Reason = reason, JobId = jobId, Key = key,
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<LedgerEntry> AppendOneAsync(LedgerEntry entry, CancellationToken cancellationToken)
+    {
+        var stored = await _store.TryAppendAsync([entry], cancellationToken).ConfigureAwait(false);
+        if (stored is not null) return stored[0];
+        // The key exists: the same request was applied before; return what was stored.
+        var existing = await _store.GetEntriesAsync(new LedgerQuery { GrantCode = entry.GrantCode }, cancellationToken).ConfigureAwait(false);
+        return existing.FirstOrDefault(e => e.Key == entry.Key)
+            ?? throw new CompGridException($"Ledger key '{entry.Key}' is used by another grant.") { Code = "duplicate-key" };
+    }
+
+    /// <summary>
+    /// Expires allocations whose <see cref="LedgerEntry.ExpiresAt"/> has passed: posts an expiration for the unused
+    /// remainder and, when the allocation has a carry-over fraction, a new allocation for that part of it (valid for
+    /// as long again). Charges consume the earliest-expiring allocations first, so the remainder of an allocation is
+    /// what the posted balance holds beyond the allocations that expire later. Idempotent; returns the number expired.
+    /// </summary>
+    public async Task<int> ExpireAllocationsAsync(CancellationToken cancellationToken = default)
+    {
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        var now = _time.GetUtcNow();
+        var count = 0;
+        foreach (var grant in await _store.ListGrantsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var entries = await _store.GetEntriesAsync(new LedgerQuery { GrantCode = grant.Code }, cancellationToken).ConfigureAwait(false);
+            var closed = entries.Where(e => e.Kind == LedgerEntryKind.Expiration && e.RefEntryId is not null).Select(e => e.RefEntryId!.Value).ToHashSet();
+            var live = entries.Where(e => e.Kind == LedgerEntryKind.Allocation && !closed.Contains(e.Id)).ToList();
+            var due = live.Where(e => e.ExpiresAt is { } x && x <= now).OrderBy(e => e.ExpiresAt).ThenBy(e => e.Id).ToList();
+            if (due.Count == 0) continue;
+            var balance = entries.Where(e => e.IsPosted).Sum(e => e.Amount);
+            foreach (var alloc in due)
+            {
+                var later = live.Where(e => e.Id != alloc.Id && (e.ExpiresAt is null || e.ExpiresAt > alloc.ExpiresAt || (e.ExpiresAt == alloc.ExpiresAt && e.Id > alloc.Id)))
+                    .Sum(e => e.Amount);
+                var remainder = Math.Clamp(balance - later, 0, alloc.Amount);
+                var carried = Math.Round(remainder * alloc.CarryOverFraction, Rounding.MinorUnits(grant.Currency), MidpointRounding.ToZero);
+                var batch = new List<LedgerEntry>
+                {
+                    new()
+                    {
+                        GrantCode = grant.Code, Kind = LedgerEntryKind.Expiration, Amount = -remainder, Currency = grant.Currency, At = alloc.ExpiresAt!.Value,
+                        Actor = _options.Actor, Reason = $"allocation #{alloc.Id} expired", Key = "expire:" + alloc.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), RefEntryId = alloc.Id,
+                    },
+                };
+                if (carried > 0)
+                {
+                    batch.Add(new LedgerEntry
+                    {
+                        GrantCode = grant.Code, Kind = LedgerEntryKind.Allocation, Amount = carried, Currency = grant.Currency, At = alloc.ExpiresAt.Value,
+                        Actor = _options.Actor, Reason = $"carry-over from allocation #{alloc.Id}", Key = "carry:" + alloc.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        RefEntryId = alloc.Id, ExpiresAt = alloc.ExpiresAt.Value + (alloc.ExpiresAt.Value - alloc.At),
+                    });
+                }
+                if (await _store.TryAppendAsync(batch, cancellationToken).ConfigureAwait(false) is null) continue;
+                balance -= remainder - carried;
+                live.Remove(alloc);
+                count++;
+                Log.AllocationExpired(_logger, alloc.Id, grant.Code, remainder, grant.Currency, carried);
+            }
+        }
+        return count;
+    }
+
+    // ---------------------------------------------------------------- rate cards and quotes
+
+    /// <summary>Stores a new rate card version; new quotes use the highest version of <see cref="GrantBillingOptions.RateCardName"/>.</summary>
+    public async Task PublishRateCardAsync(RateCard card, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(card);
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        var probe = new GrantBillingOptions { RateCards = [card], RateCardName = card.Name };
+        var errors = probe.Validate();
+        if (errors.Count > 0) throw new BillingValidationException("rateCard", string.Join(" ", errors));
+        if (!await _store.TrySaveRateCardAsync(card, cancellationToken).ConfigureAwait(false))
+            throw new CompGridException($"Rate card '{card.Name}' v{card.Version} exists already; publish a higher version.") { Code = "rate-card-exists" };
+    }
+
+    /// <summary>The rate card new quotes use.</summary>
+    public async Task<RateCard> GetCurrentRateCardAsync(CancellationToken cancellationToken = default)
+    {
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        return await _store.GetRateCardAsync(_options.RateCardName, null, cancellationToken).ConfigureAwait(false)
+            ?? throw new CompGridException($"Rate card '{_options.RateCardName}' is not in the store.") { Code = "no-rate" };
+    }
+
+    /// <summary>"What will this cost?": the maximum cost of a job (the hold admission would place), and whether the grant can cover it.</summary>
+    public async Task<Quote> QuoteAsync(QuoteRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var walltime = request.Walltime ?? _options.DefaultWalltime;
+        if (walltime <= TimeSpan.Zero) throw new BillingValidationException("walltime", "must be positive.");
+        var r = request.Resources;
+        if (r.Cpus < 1 || r.Nodes < 1 || r.Gpus < 0 || r.MemoryMiB < 0) throw new BillingValidationException("resources", "cpus and nodes must be at least 1; memory and gpus not negative.");
+        var memPerNode = r.MemoryMiB > 0 ? r.MemoryMiB : r.Cpus * _options.DefaultMemoryMiBPerCpu;
+        return await QuoteCoreAsync(request.Account, r, memPerNode, walltime, request.Backend, request.Partition, request.Qos, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A quote for a job specification (its walltime, or the default).</summary>
+    public Task<Quote> QuoteAsync(JobSpec spec, CancellationToken cancellationToken = default) => QuoteAsync(QuoteRequest.FromJob(spec), cancellationToken);
+
+    private async Task<Quote> QuoteCoreAsync(string? account, ResourceRequest r, long memPerNode, TimeSpan walltime,
+        string? backend, string? partition, string? qos, CancellationToken cancellationToken)
+    {
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        var card = await GetCurrentRateCardAsync(cancellationToken).ConfigureAwait(false);
+        var breakdown = RateCalculator.Quote(card, new PricingRequest
+        {
+            Backend = backend, Partition = partition, Qos = qos, Cpus = r.TotalCpus, MemoryMiB = memPerNode * r.Nodes,
+            Gpus = r.TotalGpus, GpuModel = r.GpuModel, Nodes = r.Nodes, Start = _time.GetUtcNow(), Duration = walltime,
+        });
+        decimal? spendable = null;
+        if (account is not null)
+        {
+            var grant = await RequireGrantAsync(account, cancellationToken).ConfigureAwait(false);
+            CheckCurrency(grant, card);
+            spendable = (await _store.GetBalanceAsync(account, null, cancellationToken).ConfigureAwait(false))?.Spendable;
+        }
+        return new Quote { Account = account, Currency = card.Currency, Amount = Rounding.RoundHold(breakdown.ExactTotal, card.Currency), Breakdown = breakdown, Spendable = spendable };
+    }
+
+    // ---------------------------------------------------------------- hold and charge
+
+    internal async Task<AdmissionResult> CheckAndHoldAsync(AdmissionContext context, CancellationToken cancellationToken)
+    {
+        var spec = context.Spec;
+        if (spec.Account is not { } code)
+            return _options.RequireAccount ? Refuse(context, "An account (grant code) is required to run jobs here.", "account-required") : AdmissionResult.Admit();
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        var grant = await _store.GetGrantAsync(code, cancellationToken).ConfigureAwait(false);
+        if (grant is null) return Refuse(context, $"Grant '{code}' does not exist.", "unknown-grant");
+        var status = grant.StatusAt(context.Now);
+        if (status != GrantStatus.Active) return Refuse(context, $"Grant '{code}' is {status.ToString().ToLowerInvariant()}; no new jobs may be charged to it.", "grant-inactive");
+        if (!grant.CanCharge(spec.Owner)) return Refuse(context, $"User '{spec.Owner}' is not a member of grant '{code}'.", "not-a-member");
+
+        Quote quote;
+        try
+        {
+            var r = spec.Resources;
+            var memPerNode = context.MemoryMiBPerNode > 0 ? context.MemoryMiBPerNode : r.MemoryMiB > 0 ? r.MemoryMiB : r.Cpus * _options.DefaultMemoryMiBPerCpu;
+            var walltime = context.Walltime > TimeSpan.Zero ? context.Walltime : spec.Walltime ?? _options.DefaultWalltime;
+            quote = await QuoteCoreAsync(code, r, memPerNode, walltime, context.Backend ?? spec.Constraints.Backend,
+                spec.Constraints.Partition, spec.Qos, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CompGridException e) when (e.Code is "no-rate" or "currency-mismatch" or "invalid")
+        {
+            return Refuse(context, e.Message, e.Code);
+        }
+
+        var hold = new LedgerEntry
+        {
+            GrantCode = code, Kind = LedgerEntryKind.Hold, Amount = -quote.Amount, Currency = grant.Currency, At = context.Now,
+            JobId = context.JobId, User = spec.Owner, Actor = _options.Actor, Reason = "quote", Key = "hold:" + context.JobId, Details = quote.Breakdown,
+        };
+        var result = await _store.TryPlaceHoldAsync(hold, cancellationToken).ConfigureAwait(false);
+        switch (result.Status)
+        {
+            case HoldStatus.Placed:
+                Log.HoldPlaced(_logger, quote.Amount, grant.Currency, code, context.JobId);
+                BillingMetrics.Holds.Add(1);
+                return AdmissionResult.Admit();
+            case HoldStatus.AlreadyExists:
+                return AdmissionResult.Admit();
+            case HoldStatus.GrantNotFound:
+                return Refuse(context, $"Grant '{code}' does not exist.", "unknown-grant");
+            default:
+                var message = new InsufficientFundsException(code, result.Spendable, quote.Amount, grant.Currency).Message;
+                return Refuse(context, message, "insufficient-funds");
+        }
+    }
+
+    private AdmissionResult Refuse(AdmissionContext context, string reason, string code)
+    {
+        Log.Refused(_logger, context.JobId, reason);
+        BillingMetrics.Refusals.Add(1, new KeyValuePair<string, object?>("code", code));
+        return AdmissionResult.Reject(reason, code);
+    }
+
+    /// <summary>Releases the hold of a job (for example one that was cancelled before it started). Returns whether a hold was active.</summary>
+    public async Task<bool> ReleaseHoldAsync(string jobId, string reason, CancellationToken cancellationToken = default)
+    {
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        var released = await _store.ReleaseHoldAsync(jobId, _time.GetUtcNow(), _options.Actor, reason, cancellationToken).ConfigureAwait(false);
+        if (released is not null) Log.HoldReleased(_logger, jobId, reason);
+        return released is not null;
+    }
+
+    /// <summary>
+    /// Charges a finished job from its usage record at the rate card version of its hold: allocated resources × elapsed
+    /// × rates, rounded once (<see cref="MoneyRounding.RoundCharge"/>), replacing the hold atomically. A job that never
+    /// started (elapsed 0) only has its hold released. Idempotent by job id.
+    /// </summary>
+    public async Task<ChargeResult> ChargeAsync(UsageRecord usage, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(usage);
+        ArgumentException.ThrowIfNullOrEmpty(usage.JobId);
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        var hold = await _store.GetActiveHoldAsync(usage.JobId, cancellationToken).ConfigureAwait(false);
+        // The grant of the hold placed at admission wins; a record without a hold is charged to its account.
+        var code = hold?.GrantCode ?? usage.Account;
+        if (code is null) return new ChargeResult(ChargeStatus.NotBilled, 0, null);
+        var grant = await _store.GetGrantAsync(code, cancellationToken).ConfigureAwait(false);
+        if (grant is null)
+        {
+            Log.UnknownGrant(_logger, usage.JobId, code);
+            return new ChargeResult(ChargeStatus.NotBilled, 0, null);
+        }
+        if (usage.Elapsed <= TimeSpan.Zero || usage.StartedAt is null)
+        {
+            await ReleaseHoldAsync(usage.JobId, $"job {usage.FinalState.ToString().ToLowerInvariant()} without starting", cancellationToken).ConfigureAwait(false);
+            return new ChargeResult(ChargeStatus.Released, 0, null);
+        }
+        var card = (hold?.Details is { } d ? await _store.GetRateCardAsync(d.RateCard, d.RateCardVersion, cancellationToken).ConfigureAwait(false) : null)
+            ?? await GetCurrentRateCardAsync(cancellationToken).ConfigureAwait(false);
+        CheckCurrency(grant, card);
+        var breakdown = RateCalculator.Charge(card, new PricingRequest
+        {
+            Backend = usage.Backend, Partition = usage.Partition, Qos = usage.Qos, NodeNames = usage.Nodes,
+            Cpus = usage.AllocatedCpus, MemoryMiB = usage.AllocatedMemoryMiB, Gpus = usage.AllocatedGpus, GpuModel = usage.GpuModel,
+            Nodes = Math.Max(1, usage.NodeCount), Start = usage.StartedAt.Value, Duration = usage.Elapsed,
+            ReportedBillingUnits = usage.Tres.FirstOrDefault(t => string.Equals(t.Key, "billing", StringComparison.OrdinalIgnoreCase)) is { Key: not null } b ? b.Value : null,
+        });
+        var amount = Rounding.RoundCharge(breakdown.ExactTotal, grant.Currency);
+        var charge = new LedgerEntry
+        {
+            GrantCode = code, Kind = LedgerEntryKind.Charge, Amount = -amount, Currency = grant.Currency,
+            At = usage.EndedAt ?? _time.GetUtcNow(), JobId = usage.JobId, User = usage.User, Actor = _options.Actor,
+            Reason = usage.FinalState.ToString().ToLowerInvariant(), Key = "charge:" + usage.JobId, Details = breakdown,
+        };
+        if (!await _store.TryChargeAsync(charge, cancellationToken).ConfigureAwait(false))
+        {
+            Log.DuplicateCharge(_logger, usage.JobId);
+            return new ChargeResult(ChargeStatus.AlreadyCharged, 0, null);
+        }
+        Log.Charged(_logger, usage.JobId, amount, grant.Currency, code);
+        BillingMetrics.Charges.Add(1);
+        BillingMetrics.Amount.Add((double)amount, new KeyValuePair<string, object?>("currency", grant.Currency));
+        return new ChargeResult(ChargeStatus.Charged, amount, breakdown);
+    }
+
+    // ---------------------------------------------------------------- statements
+
+    /// <summary>The statement of a grant for [<paramref name="from"/>, <paramref name="to"/>).</summary>
+    public async Task<Statement> GetStatementAsync(string code, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default)
+    {
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        var grant = await RequireGrantAsync(code, cancellationToken).ConfigureAwait(false);
+        var entries = await _store.GetEntriesAsync(new LedgerQuery { GrantCode = code, To = to }, cancellationToken).ConfigureAwait(false);
+        return StatementBuilder.Build(grant, entries, from, to, Rounding);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private async Task<Grant> RequireGrantAsync(string code, CancellationToken cancellationToken) =>
+        await _store.GetGrantAsync(code, cancellationToken).ConfigureAwait(false)
+        ?? throw new CompGridException($"Grant '{code}' was not found.") { Code = "unknown-grant" };
+
+    private static void CheckCurrency(Grant grant, RateCard card)
+    {
+        if (!string.Equals(grant.Currency, card.Currency, StringComparison.OrdinalIgnoreCase))
+            throw new CompGridException($"Grant '{grant.Code}' is in {grant.Currency} but rate card '{card.Name}' v{card.Version} prices in {card.Currency}.") { Code = "currency-mismatch" };
+    }
+
+    private void CheckWhole(decimal amount, string currency)
+    {
+        if (!Rounding.IsWholeMinorUnits(amount, currency))
+            throw new BillingValidationException("amount", $"must be whole minor units of {currency} ({Rounding.MinorUnits(currency)} decimal places).");
+    }
+
+    private static void RequireText(string? value, string field)
+    {
+        if (string.IsNullOrWhiteSpace(value)) throw new BillingValidationException(field, "is required.");
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    private static partial Regex GrantCodePattern();
+
+    private async Task ValidateGrantAsync(Grant g, CancellationToken cancellationToken)
+    {
+        var errors = new List<ValidationError>();
+        if (!GrantCodePattern().IsMatch(g.Code)) errors.Add(new("code", "must be 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit."));
+        if (string.IsNullOrWhiteSpace(g.PrincipalInvestigator)) errors.Add(new("principalInvestigator", "is required."));
+        if (string.IsNullOrWhiteSpace(g.Currency) || g.Currency.Length > 8) errors.Add(new("currency", "is required (at most 8 characters)."));
+        if (g.Budget < 0) errors.Add(new("budget", "must not be negative."));
+        else if (!string.IsNullOrWhiteSpace(g.Currency) && !Rounding.IsWholeMinorUnits(g.Budget, g.Currency)) errors.Add(new("budget", $"must be whole minor units of {g.Currency}."));
+        if (g.CreditLimit < 0) errors.Add(new("creditLimit", "must not be negative."));
+        if (g.ValidFrom is { } f && g.ValidTo is { } t && t <= f) errors.Add(new("validTo", "must be after validFrom."));
+        if (g.Members.Any(string.IsNullOrWhiteSpace)) errors.Add(new("members", "must not contain empty names."));
+        if (g.ParentCode is { } parent)
+        {
+            if (string.Equals(parent, g.Code, StringComparison.Ordinal)) errors.Add(new("parentCode", "must not be the grant itself."));
+            else
+            {
+                // Walk up: the parent must exist and the chain must not come back to this grant.
+                var seen = new HashSet<string>(StringComparer.Ordinal) { g.Code };
+                var current = parent;
+                while (current is not null)
+                {
+                    if (!seen.Add(current)) { errors.Add(new("parentCode", "would make a cycle.")); break; }
+                    var p = await _store.GetGrantAsync(current, cancellationToken).ConfigureAwait(false);
+                    if (p is null) { errors.Add(new("parentCode", $"grant '{current}' does not exist.")); break; }
+                    current = p.ParentCode;
+                }
+            }
+        }
+        if (errors.Count > 0) throw new BillingValidationException(errors);
+    }
+}

@@ -1,0 +1,31 @@
+using CompGrid;
+using CompGrid.Billing;
+using CompGrid.Storage.PostgreSql;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the PostgreSQL stores.</summary>
+public static class PostgreSqlCompGridBuilderExtensions
+{
+    /// <summary>
+    /// Stores jobs and the billing ledger in PostgreSQL (<paramref name="connectionString"/>), in the schema
+    /// <c>compgrid</c> unless <paramref name="configure"/> says otherwise. Registers an <see cref="NpgsqlDataSource"/>,
+    /// <see cref="IJobStore"/> and <see cref="IBillingStore"/>.
+    /// </summary>
+    public static ICompGridBuilder UsePostgreSqlStore(this ICompGridBuilder builder, string connectionString, Action<PostgreSqlStoreOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = new PostgreSqlStoreOptions { ConnectionString = connectionString };
+        configure?.Invoke(options);
+        options.ThrowIfInvalid();
+        var services = builder.Services;
+        services.AddSingleton(Options.Options.Create(options));
+        services.TryAddSingleton(_ => NpgsqlDataSource.Create(options.ConnectionString));
+        services.Replace(ServiceDescriptor.Singleton<IJobStore>(sp => new PostgreSqlJobStore(sp.GetRequiredService<NpgsqlDataSource>(), options.Schema)));
+        services.Replace(ServiceDescriptor.Singleton<IBillingStore>(sp => new PostgreSqlBillingStore(sp.GetRequiredService<NpgsqlDataSource>(), options.Schema)));
+        return builder;
+    }
+}

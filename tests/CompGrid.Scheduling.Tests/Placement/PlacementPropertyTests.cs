@@ -149,3 +149,33 @@ public sealed class PlacementPropertyTests
         Assert.True(s.Fits(0, req));
     }
 }
+
+[Trait("Category", "Placement")]
+public sealed class SnapshotMaintenanceTests
+{
+    [Fact]
+    public void SetFreeAndClone_RandomSequences_SearchesStillEqualNaive() =>
+        PropertyCheck.ForAllSeeds(seed =>
+        {
+            var rng = new Random(seed);
+            ClusterSnapshot s = RandomCluster.Create(rng);
+            IPlacementPolicy[] policies = [new FirstFitPlacementPolicy(), new BestFitPlacementPolicy()];
+            for (int step = 0; step < 120; step++)
+            {
+                if (rng.Next(4) == 0)
+                {
+                    int n = rng.Next(s.Count);
+                    s.SetFree(n, new NodeResources(rng.Next(0, s.CapacityCpus[n] + 1), rng.Next(0, (int)s.CapacityMemoryMiB[n] + 1), rng.Next(0, s.CapacityGpus[n] + 1)), rng.Next(3));
+                }
+                if (rng.Next(10) == 0) s = s.Clone();
+                PlacementRequest r = RandomCluster.Request(rng, s);
+                IPlacementPolicy p = policies[rng.Next(2)];
+                int[] chosen = new int[r.Nodes];
+                int[]? got = p.TryPlace(s, r, chosen) ? chosen : null;
+                int[]? want = p is FirstFitPlacementPolicy ? NaivePlacement.FirstFit(s, r) : NaivePlacement.BestFit(s, r, spread: false);
+                if (want is null ? got is not null : got is null || !want.SequenceEqual(got)) return false;
+                if (got is not null) s.AllocateGang(got, r);
+            }
+            return true;
+        });
+}

@@ -27,6 +27,7 @@ var grid = builder.Services.AddCompGrid()
     .UseSqliteStore(Path.Combine(dataDirectory, "compgrid.db"))
     .AddStewardship(config.GetSection("Stewardship"))   // admission order: stewardship, then billing's hold
     .AddSampleGrantBilling(config.GetSection("Billing"), Path.Combine(dataDirectory, "compgrid.db"))
+    .ConfigureScheduling(config.GetSection("Scheduling"))
     .AddWebhookNotifier();
 
 // Optional backends, each enabled by its configuration section (see README.md and docs/backends/).
@@ -54,6 +55,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 app.MapJobEndpoints();
 app.MapBillingEndpoints();
+app.MapSimulationEndpoints();
 app.MapGet("/healthz", () => Results.Text("ok")).AllowAnonymous();
 
 if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SampleUsersOptions>>().Value.Users.Count == 0)

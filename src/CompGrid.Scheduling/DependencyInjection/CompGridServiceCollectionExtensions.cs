@@ -25,7 +25,7 @@ public static class CompGridServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAdd(ServiceDescriptor.Singleton(typeof(ILogger<>), typeof(NullLogger<>)));
         services.TryAddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPlacementPolicy, FirstFitPlacementPolicy>());
+        services.AddCompGridSchedulingPolicies();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IQueueOrderingPolicy, PriorityQueueOrderingPolicy>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IQueueOrderingPolicy, FifoQueueOrderingPolicy>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IJobNotifier, LoggingNotifier>());

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
+using CompGrid.Backfill;
 using CompGrid.Placement;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -36,6 +37,8 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
     private readonly Dictionary<string, JobRecord> _active = new(StringComparer.Ordinal);
     private IPlacementPolicy _placement = null!;
     private IQueueOrderingPolicy _ordering = null!;
+    private readonly SchedulingPolicyOptions _scheduling;
+    private SchedulingCycle _cycle = null!;
     private CancellationTokenSource? _stopping;
     private Task? _loop;
     private readonly List<Task> _watchers = [];
@@ -53,7 +56,8 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
         IEnumerable<IQueueOrderingPolicy> orderingPolicies,
         IOptions<CompGridOptions> options,
         TimeProvider timeProvider,
-        ILogger<CompGridEngine> logger)
+        ILogger<CompGridEngine> logger,
+        IOptions<SchedulingPolicyOptions>? scheduling = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _store = store;
@@ -66,6 +70,7 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
         _options = options.Value;
         _time = timeProvider;
         _logger = logger;
+        _scheduling = scheduling?.Value ?? new SchedulingPolicyOptions();
     }
 
     /// <summary>
@@ -99,6 +104,9 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
             ?? throw new CompGridException($"Unknown placement policy '{_options.PlacementPolicy}' (CompGrid:PlacementPolicy). Registered: {string.Join(", ", _placementPolicies.Select(p => p.Name).Distinct())}.") { Operation = "start" };
         _ordering = _orderingPolicies.LastOrDefault(p => p.Name == _options.QueueOrdering)
             ?? throw new CompGridException($"Unknown queue ordering policy '{_options.QueueOrdering}' (CompGrid:QueueOrdering). Registered: {string.Join(", ", _orderingPolicies.Select(p => p.Name).Distinct())}.") { Operation = "start" };
+        if (_scheduling.Validate() is { Count: > 0 } schedulingErrors)
+            throw new CompGridException("CompGrid:Scheduling is invalid: " + string.Join(" ", schedulingErrors)) { Operation = "start" };
+        _cycle = new SchedulingCycle(_ordering, _placement, WalltimeOf, MemoryPerNode, _scheduling.Backfill, _scheduling.Limits);
         if (_backends.Count == 0)
             throw new CompGridException("No backend is registered: add one, for example builder.AddLocalBackend().") { Operation = "start" };
         var dup = _backends.GroupBy(b => b.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
@@ -331,6 +339,23 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
         catch (JobNotFoundException) { return JobLogs.Empty; }
     }
 
+    /// <summary>
+    /// Breaks a queued job's priority down by factor, like Slurm's <c>sprio</c>, when the queue ordering is
+    /// <c>multifactor</c> or <c>fair-tree</c>; null for other orderings or jobs that are not queued.
+    /// </summary>
+    public async Task<CompGrid.Ordering.PriorityExplanation?> ExplainPriorityAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        if (_ordering is not CompGrid.Ordering.MultifactorPriorityPolicy multifactor) return null;
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_active.TryGetValue(jobId, out var job) || job.State != JobState.Queued) return null;
+            var queue = _active.Values.Where(j => j.State == JobState.Queued).ToList();
+            return multifactor.Explain(job, new QueueOrderingContext { Now = _time.GetUtcNow() }, queue);
+        }
+        finally { _gate.Release(); }
+    }
+
     /// <inheritdoc/>
     public async Task<IReadOnlyList<NodeInfo>> GetNodesAsync(CancellationToken cancellationToken = default)
     {
@@ -412,49 +437,59 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
     {
         var pending = _active.Values.Where(j => j.State == JobState.Queued && j.BackendJobId is null).ToList();
         if (pending.Count == 0) return;
-        _ordering.Order(pending, new QueueOrderingContext { Now = _time.GetUtcNow() });
-
-        var snapshots = new Dictionary<string, ClusterSnapshot>(StringComparer.Ordinal);
+        var now = _time.GetUtcNow();
         int dispatched = 0;
-        foreach (var job in pending)
+        foreach (var group in pending.GroupBy(BackendOf).ToList())
         {
-            if (dispatched >= _options.MaxDispatchPerCycle) break;
-            var backend = BackendOf(job);
-            IReadOnlyList<string> nodes = [];
-            long memPerNode = MemoryPerNode(job.Spec);
-            if (!backend.Capabilities.PlacesJobsItself)
+            var backend = group.Key;
+            var jobs = group.ToList();
+            if (backend.Capabilities.PlacesJobsItself)
             {
-                if (!snapshots.TryGetValue(backend.Name, out var snapshot))
+                // The backend places and orders its own queue; hand it the jobs in CompGrid's priority order.
+                _ordering.Order(jobs, new QueueOrderingContext { Now = now });
+                foreach (var job in jobs)
                 {
-                    snapshot = await BuildSnapshotAsync(backend, ct).ConfigureAwait(false);
-                    if (snapshot is null) { await SetReasonAsync(job, $"backend '{backend.Name}' is unreachable", ct).ConfigureAwait(false); continue; }
-                    snapshots[backend.Name] = snapshot;
+                    if (dispatched >= _options.MaxDispatchPerCycle) return;
+                    await DispatchAsync(job, backend, [], MemoryPerNode(job.Spec), ct).ConfigureAwait(false);
+                    dispatched++;
                 }
-                if (!snapshot.TryCreateRequest(job.Spec.Resources, job.Spec.Constraints, memPerNode, out var request, out string? never))
-                {
-                    await SetReasonAsync(job, "cannot run on " + backend.Name + ": " + never, ct).ConfigureAwait(false);
-                    continue;
-                }
-                int[] chosen = new int[request.Nodes];
-                if (!_placement.TryPlace(snapshot, request, chosen))
-                {
-                    await SetReasonAsync(job, FitsEver(snapshot, request) ? "Resources: waiting for free resources" : $"Resources: no node of '{backend.Name}' is large enough", ct).ConfigureAwait(false);
-                    continue;
-                }
-                foreach (int i in chosen) snapshot.Allocate(i, request);
-                nodes = chosen.Select(i => snapshot.Names[i]).ToList();
+                continue;
             }
-            await DispatchAsync(job, backend, nodes, memPerNode, ct).ConfigureAwait(false);
-            dispatched++;
+            var snapshot = await BuildSnapshotAsync(backend, ct).ConfigureAwait(false);
+            if (snapshot is null)
+            {
+                foreach (var job in jobs) await SetReasonAsync(job, $"backend '{backend.Name}' is unreachable", ct).ConfigureAwait(false);
+                continue;
+            }
+            // Ordering, limits, placement and EASY backfill: the same cycle the simulator runs.
+            var decisions = _cycle.Run(snapshot, RunningOn(backend, snapshot, now), jobs, now, backend.Name);
+            foreach (var d in decisions)
+            {
+                if (!d.Start)
+                {
+                    await SetReasonAsync(d.Job, d.ReasonText, ct).ConfigureAwait(false);
+                    continue;
+                }
+                if (dispatched >= _options.MaxDispatchPerCycle) continue;
+                var nodes = d.Nodes.Select(i => snapshot.Names[i]).ToList();
+                await DispatchAsync(d.Job, backend, nodes, MemoryPerNode(d.Job.Spec), ct).ConfigureAwait(false);
+                dispatched++;
+            }
         }
     }
 
-    private static bool FitsEver(ClusterSnapshot s, in PlacementRequest r)
+    private List<RunningJob> RunningOn(IComputeBackend backend, ClusterSnapshot snapshot, DateTimeOffset now)
     {
-        int count = 0;
-        for (int i = 0; i < s.Count; i++)
-            if (s.CapacityCpus[i] >= r.Cpus && s.CapacityMemoryMiB[i] >= r.MemoryMiB && s.CapacityGpus[i] >= r.Gpus) count++;
-        return count >= r.Nodes;
+        var running = new List<RunningJob>();
+        foreach (var job in _active.Values.Where(j => j.Backend == backend.Name && j.BackendJobId is not null && !j.IsTerminal))
+        {
+            var r = job.Spec.Resources;
+            var req = new PlacementRequest(r.Cpus, MemoryPerNode(job.Spec), r.Gpus, r.Nodes, Exclusive: job.Spec.Constraints.Exclusive);
+            int[] nodes = job.Nodes.Select(snapshot.IndexOf).Where(i => i >= 0).ToArray();
+            var start = job.StartedAt ?? job.DispatchedAt ?? now;
+            running.Add(new RunningJob(job, nodes, req, start + WalltimeOf(job.Spec)));
+        }
+        return running;
     }
 
     private async Task<ClusterSnapshot?> BuildSnapshotAsync(IComputeBackend backend, CancellationToken ct)

@@ -1,26 +1,4 @@
-using CompGrid.Placement;
-
 namespace CompGrid;
-
-/// <summary>The first-version placement: the lowest-indexed nodes that fit, all or nothing. Registered as <c>first-fit</c>.</summary>
-public sealed class FirstFitPlacementPolicy : IPlacementPolicy
-{
-    /// <summary>The registered name.</summary>
-    public const string PolicyName = "first-fit";
-
-    /// <inheritdoc/>
-    public string Name => PolicyName;
-
-    /// <inheritdoc/>
-    public bool TryPlace(ClusterSnapshot cluster, in PlacementRequest request, Span<int> chosen)
-    {
-        ArgumentNullException.ThrowIfNull(cluster);
-        int found = 0;
-        for (int i = 0; i < cluster.Count && found < request.Nodes; i++)
-            if (cluster.Fits(i, request)) chosen[found++] = i;
-        return found == request.Nodes;
-    }
-}
 
 /// <summary>Orders by nice (lower first), then submit time, then id. Registered as <c>priority</c>.</summary>
 public sealed class PriorityQueueOrderingPolicy : IQueueOrderingPolicy

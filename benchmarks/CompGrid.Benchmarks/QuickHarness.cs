@@ -1,0 +1,54 @@
+using System.Diagnostics;
+
+namespace CompGrid.Benchmarks;
+
+/// <summary>A stopwatch run of each placement scenario (development aid; the numbers to quote come from --targets or BenchmarkDotNet).</summary>
+public static class QuickHarness
+{
+    public static int Run()
+    {
+        var ff = new FirstFitBenchmarks(); ff.Setup();
+        Time("first-fit 10k x 100k", ff.SetupFast, ff.FirstFit, FirstFitBenchmarks.JobCount);
+        Time("naive first-fit", ff.SetupNaive, ff.NaiveFirstFit, FirstFitBenchmarks.NaiveJobCount);
+        var bf = new BestFitBenchmarks(); bf.Setup();
+        Time("best-fit 10k x 100k", bf.SetupFast, bf.BestFit, BestFitBenchmarks.JobCount);
+        Time("naive best-fit", bf.SetupNaive, bf.NaiveBestFit, BestFitBenchmarks.NaiveJobCount);
+        foreach (int n in new[] { 1_000, 10_000, 100_000 })
+        {
+            var s = new ScaleBenchmarks { Nodes = n }; s.Setup();
+            Time($"scale {n}", s.SetupFast, s.FirstFitAll, n * 10);
+        }
+        var g = new GangBenchmarks(); g.Setup();
+        Time("gangs", g.SetupFast, g.Gangs, GangBenchmarks.GangCount);
+        Time("naive gangs", g.SetupNaive, g.NaiveGangs, GangBenchmarks.NaiveGangCount);
+        return 0;
+    }
+
+    public static double Time(string name, Action setup, Func<int> run, int ops)
+    {
+        setup(); run(); // warm-up
+        setup();
+        long alloc = GC.GetAllocatedBytesForCurrentThread();
+        var sw = Stopwatch.StartNew();
+        int placed = run();
+        sw.Stop();
+        alloc = GC.GetAllocatedBytesForCurrentThread() - alloc;
+        double perSec = ops / sw.Elapsed.TotalSeconds;
+        Console.WriteLine($"{name}: {perSec:N0} ops/s ({sw.Elapsed.TotalMilliseconds:F1} ms, placed {placed}/{ops}, {alloc / (double)ops:F2} B/op)");
+        return perSec;
+    }
+}
+
+public static class QuickScheduling
+{
+    public static void Run()
+    {
+        var b = new BackfillBenchmarks(); b.Setup();
+        for (int k = 0; k < 4; k++) QuickHarness.Time("backfill cycle (ops = cycles)", b.SetupFast, b.EasyBackfillCycle, 1);
+        Console.WriteLine($"  started {b.LastStarted}");
+        QuickHarness.Time("naive backfill cycle (1k pending)", b.SetupNaive, b.NaiveEasyBackfillCycle, 1);
+        var f = new FairShareBenchmarks(); f.Setup();
+        for (int k = 0; k < 4; k++) QuickHarness.Time("fair-share order 1M (ops = orders)", f.SetupFast, f.OrderMillion, 1);
+        QuickHarness.Time("naive order 100k", f.SetupNaive, f.NaiveOrder, 1);
+    }
+}

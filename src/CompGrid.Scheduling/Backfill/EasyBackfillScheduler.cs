@@ -1,0 +1,257 @@
+using CompGrid.Placement;
+
+namespace CompGrid.Backfill;
+
+/// <summary>
+/// EASY backfill over a <see cref="ClusterSnapshot"/>: jobs are tried in priority order and started while they fit;
+/// the first job that does not fit gets a reservation (the earliest time — the shadow time — at which enough running
+/// jobs will have ended, by their walltime limits, and the nodes it will use then); later jobs start only if they do not
+/// delay it: they end before the shadow time, or they avoid the reserved nodes. Every job left pending gets a reason
+/// and, for the first <see cref="BackfillOptions.EstimateDepth"/>, an estimated start from a replay of the running
+/// jobs' ends. Started jobs are allocated in the snapshot. Not thread-safe; reuse one instance per scheduler.
+/// </summary>
+public sealed class EasyBackfillScheduler
+{
+    private readonly IPlacementPolicy _policy;
+    private readonly BackfillOptions _options;
+    private readonly BackfillResult _result = new();
+    private int[] _chosen = new int[64];
+    private long[] _eventEnd = [];
+    private int[] _eventId = [];
+    private bool[] _reservedFlag = [];
+    private readonly List<PendingStart> _started = [];
+
+    private readonly record struct PendingStart(int Candidate, long End);
+
+    /// <summary>Creates a scheduler placing with <paramref name="policy"/>.</summary>
+    public EasyBackfillScheduler(IPlacementPolicy policy, BackfillOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        _policy = policy;
+        _options = options ?? new BackfillOptions();
+        if (_options.EstimateDepth < 0) throw new ArgumentException("Backfill.EstimateDepth must not be negative.", nameof(options));
+        if (_options.MaxJobTest < 0) throw new ArgumentException("Backfill.MaxJobTest must not be negative.", nameof(options));
+    }
+
+    /// <summary>The placement policy.</summary>
+    public IPlacementPolicy Policy => _policy;
+
+    /// <summary>
+    /// Runs one cycle. <paramref name="pending"/> is in priority order. Returns the (reused) result: which candidates
+    /// started and where, and why the others wait.
+    /// </summary>
+    public BackfillResult Run(ClusterSnapshot cluster, ReadOnlySpan<RunningAllocation> running, ReadOnlySpan<BackfillCandidate> pending,
+        DateTimeOffset now, IBackfillGate? gate = null)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        BackfillResult result = _result;
+        result.Reset(pending.Length);
+        _started.Clear();
+        long nowT = now.UtcTicks;
+        int limit = _options.MaxJobTest > 0 ? Math.Min(_options.MaxJobTest, pending.Length) : pending.Length;
+        int i = 0;
+        long shadow = long.MaxValue;
+
+        // Phase 1: start jobs in order until one does not fit; it gets the reservation.
+        for (; i < limit; i++)
+        {
+            PendingReason g = gate?.Check(i) ?? PendingReason.None;
+            if (g != PendingReason.None) { result.SetPending(i, g); continue; }
+            BackfillCandidate c = pending[i];
+            Span<int> chosen = Chosen(c.Request.Nodes);
+            if (_policy.TryPlace(cluster, c.Request, chosen))
+            {
+                Start(cluster, null, i, c, chosen, nowT, gate);
+                continue;
+            }
+            result.SetPending(i, PendingReason.Resources);
+            if (TryReserve(cluster, running, pending, c, nowT, out shadow))
+            {
+                result.ReservationHolder = i;
+                result.ShadowTime = new DateTimeOffset(shadow, TimeSpan.Zero);
+                result.SetEstimate(i, shadow);
+                i++;
+                break;
+            }
+            // It can never fit (more than the cluster has): it blocks nobody.
+        }
+
+        // Phase 2: backfill behind the reservation (or, with backfill off, hold everything).
+        if (result.ReservationHolder >= 0)
+        {
+            if (!_options.Enabled)
+            {
+                for (; i < pending.Length; i++)
+                {
+                    PendingReason g = gate?.Check(i) ?? PendingReason.None;
+                    result.SetPending(i, g != PendingReason.None ? g : PendingReason.Priority);
+                }
+            }
+            else
+            {
+                ClusterSnapshot masked = cluster.Clone();
+                if (_reservedFlag.Length < cluster.Count) _reservedFlag = new bool[cluster.Count];
+                Array.Clear(_reservedFlag, 0, cluster.Count);
+                foreach (int r in result.ReservedNodes) { _reservedFlag[r] = true; masked.SetSchedulable(r, false); }
+                for (; i < limit; i++)
+                {
+                    PendingReason g = gate?.Check(i) ?? PendingReason.None;
+                    if (g != PendingReason.None) { result.SetPending(i, g); continue; }
+                    BackfillCandidate c = pending[i];
+                    Span<int> chosen = Chosen(c.Request.Nodes);
+                    long end = nowT + c.Walltime.Ticks;
+                    bool shortJob = end <= shadow;
+                    if (shortJob ? _policy.TryPlace(cluster, c.Request, chosen) : _policy.TryPlace(masked, c.Request, chosen))
+                    {
+                        Start(cluster, masked, i, c, chosen, nowT, gate);
+                        result.BackfilledCount++;
+                    }
+                    else
+                    {
+                        result.SetPending(i, !shortJob && _policy.TryPlace(cluster, c.Request, chosen) ? PendingReason.Reservation : PendingReason.Priority);
+                    }
+                }
+            }
+        }
+        for (; i < pending.Length; i++)
+            if (result.Reason(i) == PendingReason.None && !result.Started(i))
+                result.SetPending(i, gate?.Check(i) is { } g && g != PendingReason.None ? g : PendingReason.Priority);
+
+        if (_options.EstimateDepth > 0 && result.StartedCount < pending.Length)
+            Estimate(cluster, running, pending, nowT);
+        return result;
+    }
+
+    private Span<int> Chosen(int nodes)
+    {
+        int need = Math.Max(1, nodes);
+        if (_chosen.Length < need) _chosen = new int[Math.Max(need, _chosen.Length * 2)];
+        return _chosen.AsSpan(0, need);
+    }
+
+    private void Start(ClusterSnapshot cluster, ClusterSnapshot? masked, int i, in BackfillCandidate c, Span<int> chosen, long nowT, IBackfillGate? gate)
+    {
+        if (chosen.Length == 1) cluster.Allocate(chosen[0], c.Request);
+        else cluster.AllocateGang(chosen, c.Request);
+        if (masked is not null)
+            foreach (int n in chosen)
+                if (!_reservedFlag[n]) masked.Allocate(n, c.Request);
+        _result.SetStarted(i, chosen, nowT);
+        _started.Add(new PendingStart(i, nowT + c.Walltime.Ticks));
+        gate?.OnStarted(i, chosen);
+    }
+
+    // Release events (running jobs and jobs started this cycle) sorted by end time; returns the count.
+    private int SortEvents(ReadOnlySpan<RunningAllocation> running, long nowT)
+    {
+        int m = running.Length + _started.Count;
+        if (_eventEnd.Length < m) { _eventEnd = new long[m]; _eventId = new int[m]; }
+        for (int k = 0; k < running.Length; k++) { _eventEnd[k] = Math.Max(nowT, running[k].ExpectedEnd.UtcTicks); _eventId[k] = k; }
+        for (int k = 0; k < _started.Count; k++) { _eventEnd[running.Length + k] = _started[k].End; _eventId[running.Length + k] = running.Length + k; }
+        Array.Sort(_eventEnd, _eventId, 0, m);
+        return m;
+    }
+
+    private void ReleaseEvent(ClusterSnapshot sim, ReadOnlySpan<RunningAllocation> running, ReadOnlySpan<BackfillCandidate> pending, int id,
+        in PlacementRequest watch, ref int fitting)
+    {
+        if (id < running.Length)
+        {
+            RunningAllocation r = running[id];
+            foreach (int n in r.Nodes) ReleaseOne(sim, n, r.Request, watch, ref fitting);
+        }
+        else
+        {
+            int cand = _started[id - running.Length].Candidate;
+            foreach (int n in _result.NodesOf(cand)) ReleaseOne(sim, n, pending[cand].Request, watch, ref fitting);
+        }
+    }
+
+    private static void ReleaseOne(ClusterSnapshot sim, int node, in PlacementRequest alloc, in PlacementRequest watch, ref int fitting)
+    {
+        bool before = sim.Fits(node, watch);
+        sim.Release(node, alloc);
+        if (!before && sim.Fits(node, watch)) fitting++;
+    }
+
+    private bool TryReserve(ClusterSnapshot cluster, ReadOnlySpan<RunningAllocation> running, ReadOnlySpan<BackfillCandidate> pending,
+        in BackfillCandidate top, long nowT, out long shadow)
+    {
+        shadow = long.MaxValue;
+        int need = Math.Max(1, top.Request.Nodes);
+        ClusterSnapshot sim = cluster.Clone();
+        int fitting = 0;
+        for (int n = 0; n < sim.Count; n++) if (sim.Fits(n, top.Request)) fitting++;
+        int m = SortEvents(running, nowT);
+        int e = 0;
+        while (true)
+        {
+            if (fitting >= need)
+            {
+                Span<int> chosen = Chosen(need);
+                if (_policy.TryPlace(sim, top.Request, chosen))
+                {
+                    shadow = e == 0 ? nowT : _eventEnd[e - 1];
+                    foreach (int n in chosen) _result.ReservedList.Add(n);
+                    return true;
+                }
+            }
+            if (e == m) return false;
+            long t = _eventEnd[e];
+            while (e < m && _eventEnd[e] == t) ReleaseEvent(sim, running, pending, _eventId[e++], top.Request, ref fitting);
+        }
+    }
+
+    private void Estimate(ClusterSnapshot cluster, ReadOnlySpan<RunningAllocation> running, ReadOnlySpan<BackfillCandidate> pending, long nowT)
+    {
+        BackfillResult result = _result;
+        var waiting = new List<int>(Math.Min(_options.EstimateDepth, pending.Length));
+        for (int k = 0; k < pending.Length && waiting.Count < _options.EstimateDepth; k++)
+            if (!result.Started(k) && (result.Reason(k) is PendingReason.Priority or PendingReason.Reservation
+                || (result.Reason(k) == PendingReason.Resources && k == result.ReservationHolder)))
+                waiting.Add(k);
+        if (waiting.Count == 0) return;
+        ClusterSnapshot sim = cluster.Clone();
+        int m = SortEvents(running, nowT);
+        var future = new PriorityQueue<(int[] Nodes, int Candidate), long>();
+        int e = 0, w = 0;
+        long t = nowT;
+        // The waiting job at the head of the line, and how many nodes fit one share of it now: a placement is only
+        // attempted once enough nodes fit, so replaying tens of thousands of ends stays cheap.
+        int head = -1, fitting = 0;
+        while (w < waiting.Count)
+        {
+            // strict order in the future: start waiting jobs while the next one fits
+            while (w < waiting.Count)
+            {
+                int cand = waiting[w];
+                BackfillCandidate c = pending[cand];
+                if (head != cand)
+                {
+                    head = cand;
+                    fitting = 0;
+                    for (int n = 0; n < sim.Count; n++) if (sim.Fits(n, c.Request)) fitting++;
+                }
+                if (fitting < Math.Max(1, c.Request.Nodes)) break;
+                Span<int> chosen = Chosen(c.Request.Nodes);
+                if (!_policy.TryPlace(sim, c.Request, chosen)) break;
+                if (chosen.Length == 1) sim.Allocate(chosen[0], c.Request); else sim.AllocateGang(chosen, c.Request);
+                if (result.EstimateTicks(cand) == long.MinValue) result.SetEstimate(cand, t);
+                future.Enqueue((chosen.ToArray(), cand), t + c.Walltime.Ticks);
+                w++;
+                head = -1;
+            }
+            if (w >= waiting.Count) break;
+            PlacementRequest watch = pending[waiting[w]].Request;
+            bool hasRunning = e < m, hasFuture = future.TryPeek(out _, out long fEnd);
+            if (!hasRunning && !hasFuture) { w++; head = -1; continue; } // everything has ended and it still does not fit: it never will
+            t = !hasFuture || (hasRunning && _eventEnd[e] <= fEnd) ? _eventEnd[e] : fEnd;
+            while (e < m && _eventEnd[e] <= t) ReleaseEvent(sim, running, pending, _eventId[e++], watch, ref fitting);
+            while (future.TryPeek(out _, out long fe) && fe <= t)
+            {
+                var (nodes, cand) = future.Dequeue();
+                foreach (int n in nodes) ReleaseOne(sim, n, pending[cand].Request, watch, ref fitting);
+            }
+        }
+    }
+}

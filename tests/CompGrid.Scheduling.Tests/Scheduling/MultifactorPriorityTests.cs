@@ -1,0 +1,85 @@
+using CompGrid.Ordering;
+
+namespace CompGrid.Scheduling.Tests.Scheduling;
+
+[Trait("Category", "Scheduling")]
+public sealed class MultifactorPriorityTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static JobRecord Job(string id, string owner, string account, int cpus = 1, int nice = 0, TimeSpan? age = null, string? qos = null) => new()
+    {
+        Id = id, State = JobState.Queued, SubmittedAt = T0 - (age ?? TimeSpan.Zero),
+        Spec = new JobSpec { Owner = owner, Account = account, Nice = nice, Qos = qos, Resources = new ResourceRequest { Cpus = cpus } },
+    };
+
+    [Fact]
+    public void Order_EqualPriority_TiesBySubmitTimeThenId()
+    {
+        var policy = new MultifactorPriorityPolicy(new MultifactorPriorityOptions { AgeWeight = 0, JobSizeWeight = 0 });
+        var jobs = new List<JobRecord> { Job("c", "u", "a"), Job("b", "u", "a"), Job("a", "u", "a", age: TimeSpan.FromSeconds(0)) with { SubmittedAt = T0.AddSeconds(1) } };
+        policy.Order(jobs, new QueueOrderingContext { Now = T0.AddSeconds(1) });
+        Assert.Equal(["b", "c", "a"], jobs.Select(j => j.Id));
+    }
+
+    [Fact]
+    public void Order_HeavyUserAndNice_RankBelowLightUser()
+    {
+        var ledger = new FairShareLedger();
+        ledger.AddUsage("a", "heavy", 1_000_000, T0);
+        ledger.AddUsage("b", "light", 1_000, T0);
+        var policy = new MultifactorPriorityPolicy(new MultifactorPriorityOptions(), ledger);
+        var jobs = new List<JobRecord> { Job("h", "heavy", "a"), Job("l", "light", "b"), Job("n", "light", "b", nice: 9000) };
+        policy.Order(jobs, new QueueOrderingContext { Now = T0 });
+        Assert.Equal(["l", "h", "n"], jobs.Select(j => j.Id));
+    }
+
+    [Fact]
+    public void Explain_FactorsSumToPriority()
+    {
+        var options = new MultifactorPriorityOptions { QosPriorities = { ["high"] = 10, ["normal"] = 5 } };
+        var policy = new MultifactorPriorityPolicy(options);
+        var job = Job("x", "u", "a", cpus: 8, nice: 3, age: TimeSpan.FromDays(3.5), qos: "normal");
+        PriorityExplanation e = policy.Explain(job, new QueueOrderingContext { Now = T0 }, [job, Job("y", "v", "a", cpus: 16)]);
+        Assert.Equal(0.5, e.AgeFactor, 6);
+        Assert.Equal(0.5, e.QosFactor, 6);
+        Assert.Equal(0.5, e.JobSizeFactor, 6);
+        Assert.Equal(e.Age + e.FairShare + e.JobSize + e.Qos + e.Partition - e.Nice, e.Priority, 6);
+        Assert.Contains("x", e.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Registry_UnknownOrderingName_Throws()
+    {
+        var registry = new QueueOrderingPolicyRegistry();
+        Assert.Throws<ArgumentException>(() => registry.Get("lottery"));
+        Assert.Equal("fair-tree", registry.Get("fair-tree").Name);
+    }
+}
+
+[Trait("Category", "Scheduling")]
+public sealed class MultifactorOrderPropertyTests
+{
+    [Fact]
+    public void Order_RandomQueues_EqualsNaiveSortByPriorityThenSubmitThenId() =>
+        PropertyCheck.ForAllSeeds(seed =>
+        {
+            var rng = new Random(seed);
+            var t0 = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+            var ledger = new FairShareLedger();
+            for (int u = 0; u < 4; u++) ledger.AddUsage("a" + (u % 2), "u" + u, rng.Next(0, 1000), t0);
+            var policy = new MultifactorPriorityPolicy(new MultifactorPriorityOptions(), ledger, seed % 2 == 0 ? FairShareAlgorithm.Classic : FairShareAlgorithm.FairTree);
+            var jobs = Enumerable.Range(0, rng.Next(2, 300)).Select(i => new JobRecord
+            {
+                Id = "j" + rng.Next(1000).ToString("D4", System.Globalization.CultureInfo.InvariantCulture) + "-" + i,
+                State = JobState.Queued,
+                SubmittedAt = t0.AddSeconds(-rng.Next(5)), // many equal submit times, so ties are common
+                Spec = new JobSpec { Owner = "u" + rng.Next(5), Account = "a" + rng.Next(3), Nice = rng.Next(3) == 0 ? rng.Next(-5, 5) : 0, Resources = new ResourceRequest { Cpus = 1 << rng.Next(3) } },
+            }).ToList();
+            var ctx = new QueueOrderingContext { Now = t0 };
+            var ordered = new List<JobRecord>(jobs);
+            policy.Order(ordered, ctx);
+            var expected = jobs.OrderByDescending(j => policy.GetPriority(j, ctx, jobs)).ThenBy(j => j.SubmittedAt).ThenBy(j => j.Id, StringComparer.Ordinal).ToList();
+            return ordered.Select(j => j.Id).SequenceEqual(expected.Select(j => j.Id));
+        }, maxTest: 50);
+}

@@ -336,3 +336,47 @@ public sealed class DependencyInjectionTests
         Assert.Contains("StartAsync", ex.Message, StringComparison.Ordinal);
     }
 }
+
+[Trait("Category", "Scheduling")]
+public sealed class ActiveStandbyTests
+{
+    [Fact]
+    public async Task TwoInstances_OneSchedules_StandbyTakesOverWhenItStops()
+    {
+        var time = new ManualTimeProvider();
+        var store = new InMemoryJobStore();
+        var backend = new InMemoryBackend("mem", time);
+        var sink = new RecordingSink();
+        var group = new InMemoryLeaseGroup();
+        var a = CompGridEngine.Create(b => b.AddBackend(backend).UseJobStore(store).UseTimeProvider(time).AddUsageSink(sink)
+            .UseSchedulerLease(group.CreateLease("a")).Configure(o => o.PollInterval = TimeSpan.FromHours(1)));
+        await using var b = CompGridEngine.Create(bb => bb.AddBackend(backend).UseJobStore(store).UseTimeProvider(time).AddUsageSink(sink)
+            .UseSchedulerLease(group.CreateLease("b")).Configure(o => o.PollInterval = TimeSpan.FromHours(1)));
+        await a.StartAsync();
+        await b.StartAsync();
+        Assert.Equal("a", group.Holder);
+        Assert.True(a.IsActiveScheduler);
+        Assert.False(b.IsActiveScheduler);
+
+        // Submitted through the standby: only the active instance dispatches it.
+        var job = await b.SubmitAsync(new JobSpec { Owner = "alice", Payload = JobPayload.Command("sleep 10") });
+        await b.RunCycleAsync();
+        Assert.Null((await store.GetAsync(job.Id))!.BackendJobId);
+        await a.RunCycleAsync();
+        await a.RunCycleAsync();
+        Assert.Equal(JobState.Running, (await store.GetAsync(job.Id))!.State);
+        Assert.Single(backend.Submissions);
+
+        // The active instance stops; the job ends meanwhile; the standby takes over, settles it once.
+        await a.DisposeAsync();
+        Assert.Null(group.Holder);
+        time.Advance(TimeSpan.FromSeconds(10));
+        await b.RunCycleAsync();
+        Assert.Equal("b", group.Holder);
+        var done = await store.GetAsync(job.Id);
+        Assert.Equal(JobState.Completed, done!.State);
+        Assert.True(done.UsageDelivered);
+        Assert.Equal(1, sink.Calls);
+        Assert.Single(backend.Submissions);
+    }
+}

@@ -151,6 +151,21 @@ public sealed class PostgreSqlAdvisoryLockTests(PostgreSqlFixture fixture)
         await holder.DisposeAsync();
     }
 
+    [PostgreSqlTheory]
+    [InlineData("compgrid-scheduler-test-3")]
+    public async Task SchedulerLease_OneHolder_StandbyTakesOverAfterRelease(string name)
+    {
+        await using var other = NpgsqlDataSource.Create(fixture.ConnectionString);
+        await using var a = new PostgreSqlSchedulerLease(fixture.DataSource, name);
+        await using var b = new PostgreSqlSchedulerLease(other, name);
+        Assert.True(await a.TryAcquireAsync());
+        Assert.True(await a.TryAcquireAsync()); // confirms, does not take a second lock
+        Assert.False(await b.TryAcquireAsync());
+        await a.ReleaseAsync();
+        Assert.True(await b.TryAcquireAsync());
+        Assert.False(await a.TryAcquireAsync());
+    }
+
     [Fact]
     [Trait("Category", "PostgreSql")]
     public void KeyFor_IsStable() => Assert.Equal(PostgreSqlAdvisoryLock.KeyFor("compgrid-scheduler"), PostgreSqlAdvisoryLock.KeyFor("compgrid-scheduler"));

@@ -119,6 +119,14 @@ public static class CompGridServiceCollectionExtensions
         return builder;
     }
 
+    /// <summary>Uses a scheduler lease: of several engine instances on one shared store, only the holder schedules.</summary>
+    public static ICompGridBuilder UseSchedulerLease(this ICompGridBuilder builder, ISchedulerLease lease)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Replace(ServiceDescriptor.Singleton(lease));
+        return builder;
+    }
+
     /// <summary>Uses a <see cref="TimeProvider"/> (a manual clock in tests, a virtual clock in the simulator).</summary>
     public static ICompGridBuilder UseTimeProvider(this ICompGridBuilder builder, TimeProvider timeProvider)
     {

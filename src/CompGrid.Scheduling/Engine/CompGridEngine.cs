@@ -44,6 +44,8 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
     private readonly List<Task> _watchers = [];
     private IDisposable? _ownedServices;
     private int _started;
+    private readonly ISchedulerLease? _lease;
+    private bool _leading;
 
     /// <summary>Creates the engine from its parts (DI calls this; scripts use <see cref="Create"/>).</summary>
     public CompGridEngine(
@@ -57,7 +59,8 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
         IOptions<CompGridOptions> options,
         TimeProvider timeProvider,
         ILogger<CompGridEngine> logger,
-        IOptions<SchedulingPolicyOptions>? scheduling = null)
+        IOptions<SchedulingPolicyOptions>? scheduling = null,
+        ISchedulerLease? lease = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _store = store;
@@ -71,7 +74,14 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
         _time = timeProvider;
         _logger = logger;
         _scheduling = scheduling?.Value ?? new SchedulingPolicyOptions();
+        _lease = lease;
     }
+
+    /// <summary>
+    /// Whether this instance schedules: always without an <see cref="ISchedulerLease"/>; with one, while it holds the
+    /// lease (the other instances stand by).
+    /// </summary>
+    public bool IsActiveScheduler => _lease is null || Volatile.Read(ref _leading);
 
     /// <summary>
     /// Builds an engine without DI, from the same registrations DI uses:
@@ -116,7 +126,8 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
         if (_options.PollInterval <= TimeSpan.Zero) throw new CompGridException("CompGrid:PollInterval must be positive.") { Operation = "start" };
 
         await _store.InitializeAsync(cancellationToken).ConfigureAwait(false);
-        await ReconcileAsync(cancellationToken).ConfigureAwait(false);
+        if (_lease is null || await TryLeadAsync(cancellationToken).ConfigureAwait(false))
+            await ReconcileAsync(cancellationToken).ConfigureAwait(false);
 
         _stopping = new CancellationTokenSource();
         foreach (var source in _backends.OfType<IBackendEventSource>())
@@ -136,6 +147,11 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
             await Task.WhenAll(_watchers).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) { }
+        if (_lease is not null && Volatile.Read(ref _leading))
+        {
+            Volatile.Write(ref _leading, false);
+            await _lease.ReleaseAsync(cancellationToken).ConfigureAwait(false); // a standby takes over at once
+        }
         _stopping.Dispose();
         _stopping = null;
     }
@@ -150,8 +166,14 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
         _wake.Dispose();
     }
 
-    /// <summary>Runs one scheduling cycle now (track, then place and dispatch). Useful with a manual clock in tests and in the simulator.</summary>
-    public async Task RunCycleAsync(CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Runs one scheduling cycle now (track, then place and dispatch); with an <see cref="ISchedulerLease"/>, only if this
+    /// instance holds the lease. Useful with a manual clock in tests.
+    /// </summary>
+    public Task RunCycleAsync(CancellationToken cancellationToken = default) =>
+        _lease is null ? RunCycleCoreAsync(cancellationToken) : RunLeasedCycleAsync(cancellationToken);
+
+    private async Task RunCycleCoreAsync(CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -393,6 +415,50 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
             }
             catch (OperationCanceledException) { break; }
         }
+    }
+
+    // Several instances on one store: only the lease holder schedules. A new holder reconciles first; the holder
+    // re-reads the active jobs each cycle, since other instances submit, cancel and approve through the store.
+    private async Task RunLeasedCycleAsync(CancellationToken stop)
+    {
+        bool was = Volatile.Read(ref _leading);
+        if (!await TryLeadAsync(stop).ConfigureAwait(false)) return;
+        if (!was) await ReconcileAsync(stop).ConfigureAwait(false);
+        else await RefreshFromStoreAsync(stop).ConfigureAwait(false);
+        await RunCycleCoreAsync(stop).ConfigureAwait(false);
+    }
+
+    private async Task<bool> TryLeadAsync(CancellationToken ct)
+    {
+        bool leading;
+        try { leading = await _lease!.TryAcquireAsync(ct).ConfigureAwait(false); }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogLease(_logger, ex.Message);
+            leading = false;
+        }
+        bool was = Volatile.Read(ref _leading);
+        Volatile.Write(ref _leading, leading);
+        if (leading != was) LogLeadership(_logger, leading ? "active" : "standby");
+        return leading;
+    }
+
+    private async Task RefreshFromStoreAsync(CancellationToken ct)
+    {
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            await foreach (var job in _store.QueryAsync(JobQuery.Active, ct).ConfigureAwait(false))
+            {
+                seen.Add(job.Id);
+                if (!_active.TryGetValue(job.Id, out var cached) || cached.Version < job.Version) _active[job.Id] = job;
+            }
+            // Ended elsewhere (cancelled before dispatch by another instance): forget, unless usage is still owed here.
+            foreach (var id in _active.Keys.Where(id => !seen.Contains(id)).ToList())
+                if (!(_active[id].IsTerminal && !_active[id].UsageDelivered)) _active.Remove(id);
+        }
+        finally { _gate.Release(); }
     }
 
     private async Task WatchAsync(IBackendEventSource source, CancellationToken stop)
@@ -712,7 +778,8 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
 
     private async Task<JobRecord> LoadAsync(string jobId, CancellationToken ct)
     {
-        if (_active.TryGetValue(jobId, out var job)) return job;
+        // With several instances the store is the truth; alone, the active set is.
+        if (_lease is null && _active.TryGetValue(jobId, out var job)) return job;
         return await _store.GetAsync(jobId, ct).ConfigureAwait(false) ?? throw new JobNotFoundException(jobId);
     }
 
@@ -851,6 +918,12 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
 
     [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "Notifier failed for job {JobId}")]
     private static partial void LogNotifyFailed(ILogger logger, string jobId, Exception ex);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "This engine instance is now the {Role} scheduler")]
+    private static partial void LogLeadership(ILogger logger, string role);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "Could not check the scheduler lease: {Message}")]
+    private static partial void LogLease(ILogger logger, string message);
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Job {JobId} adopted from {Backend} as {BackendJobId}")]
     private static partial void LogAdopted(ILogger logger, string jobId, string backend, string backendJobId);

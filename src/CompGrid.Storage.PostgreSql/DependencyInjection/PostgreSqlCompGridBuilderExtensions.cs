@@ -13,7 +13,8 @@ public static class PostgreSqlCompGridBuilderExtensions
     /// <summary>
     /// Stores jobs and the billing ledger in PostgreSQL (<paramref name="connectionString"/>), in the schema
     /// <c>compgrid</c> unless <paramref name="configure"/> says otherwise. Registers an <see cref="NpgsqlDataSource"/>,
-    /// <see cref="IJobStore"/> and <see cref="IBillingStore"/>.
+    /// <see cref="IJobStore"/>, <see cref="IBillingStore"/> and an <see cref="ISchedulerLease"/> on an advisory lock
+    /// (<see cref="PostgreSqlStoreOptions.SchedulerLockName"/>), so that of several instances one schedules at a time.
     /// </summary>
     public static ICompGridBuilder UsePostgreSqlStore(this ICompGridBuilder builder, string connectionString, Action<PostgreSqlStoreOptions>? configure = null)
     {
@@ -26,6 +27,8 @@ public static class PostgreSqlCompGridBuilderExtensions
         services.TryAddSingleton(_ => NpgsqlDataSource.Create(options.ConnectionString));
         services.Replace(ServiceDescriptor.Singleton<IJobStore>(sp => new PostgreSqlJobStore(sp.GetRequiredService<NpgsqlDataSource>(), options.Schema)));
         services.Replace(ServiceDescriptor.Singleton<IBillingStore>(sp => new PostgreSqlBillingStore(sp.GetRequiredService<NpgsqlDataSource>(), options.Schema)));
+        // Several portal instances on one database: one schedules, the others stand by.
+        services.Replace(ServiceDescriptor.Singleton<ISchedulerLease>(sp => new PostgreSqlSchedulerLease(sp.GetRequiredService<NpgsqlDataSource>(), options.SchedulerLockName)));
         return builder;
     }
 }

@@ -127,10 +127,12 @@ public sealed class EnginePriorityTests
         await using var engine = CompGridEngine.Create(b => b.AddBackend(new InMemoryBackend("mem", time, nodes: 1, cpusPerNode: 2, memoryMiBPerNode: 2048))
             .UseJobStore(new InMemoryJobStore()).UseTimeProvider(time).Configure(o => o.QueueOrdering = "multifactor"));
         await engine.StartAsync();
-        await engine.SubmitAsync(new JobSpec { Owner = "a", Payload = JobPayload.Command("sleep 100"), Resources = new() { Cpus = 2 } });
+        // The blocker outlives the advance below (its 1 h default walltime too), so the engine's own loop, woken
+        // by the advance, cannot start the waiting job before it is explained.
+        await engine.SubmitAsync(new JobSpec { Owner = "a", Payload = JobPayload.Command("sleep 100000"), Resources = new() { Cpus = 2 } });
         await engine.RunCycleAsync();
         var waiting = await engine.SubmitAsync(new JobSpec { Owner = "b", Account = "x", Nice = 10, Payload = JobPayload.Command("true"), Resources = new() { Cpus = 1 } });
-        time.Advance(TimeSpan.FromHours(1));
+        time.Advance(TimeSpan.FromMinutes(30));
         var e = await engine.ExplainPriorityAsync(waiting.Id);
         Assert.NotNull(e);
         Assert.Equal(10, e.Nice);

@@ -60,7 +60,8 @@ app.UseAuthorization();
 app.MapJobEndpoints();
 app.MapBillingEndpoints();
 app.MapSimulationEndpoints();
-app.MapGet("/healthz", () => Results.Text("ok")).AllowAnonymous();
+// "ok active" on the instance that schedules, "ok standby" on the others (several instances on PostgreSQL).
+app.MapGet("/healthz", (CompGridEngine engine) => Results.Text(engine.IsActiveScheduler ? "ok active" : "ok standby")).AllowAnonymous();
 
 if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SampleUsersOptions>>().Value.Users.Count == 0)
     app.Logger.LogWarning("No users are configured (CompGrid:Users): every API request will be refused. See README.md.");

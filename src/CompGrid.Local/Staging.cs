@@ -25,7 +25,7 @@ internal static class Staging
 
     private static string Inside(string root, string relative, string field)
     {
-        if (!JobSpecPaths.IsSafeRelative(relative)) throw new CompGridException($"{field}: '{relative}' must be a relative path that stays inside its directory.") { Operation = "stage" };
+        if (!StagingItem.IsSafeRelativePath(relative)) throw new CompGridException($"{field}: '{relative}' must be a relative path that stays inside its directory.") { Operation = "stage" };
         string full = Path.GetFullPath(Path.Combine(root, relative));
         string rootFull = Path.GetFullPath(root).TrimEnd('/') + "/";
         if (!full.StartsWith(rootFull, StringComparison.Ordinal)) throw new CompGridException($"{field}: '{relative}' escapes its directory.") { Operation = "stage" };
@@ -56,12 +56,4 @@ internal static class Staging
             else File.Copy(entry.FullName, dest, overwrite: true);
         }
     }
-}
-
-/// <summary>Path rules shared by staging.</summary>
-internal static class JobSpecPaths
-{
-    public static bool IsSafeRelative(string? path) =>
-        !string.IsNullOrEmpty(path) && !path.StartsWith('/') && !path.Contains('\0', StringComparison.Ordinal)
-        && !path.Split('/').Any(s => s == "..");
 }

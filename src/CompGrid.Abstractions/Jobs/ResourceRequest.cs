@@ -60,6 +60,13 @@ public sealed record StagingItem
     /// <summary>For inputs: a path relative to the job's working directory. For outputs: a path relative to the job's output directory.</summary>
     public required string Destination { get; init; }
 
+    /// <summary>
+    /// Whether <paramref name="path"/> is relative and stays inside its directory: not empty, not absolute, no <c>..</c>
+    /// segment, no NUL or other control character. The one rule validation and every backend's staging apply.
+    /// </summary>
+    public static bool IsSafeRelativePath(string? path) =>
+        !string.IsNullOrEmpty(path) && !path.StartsWith('/') && !path.Split('/').Any(s => s == "..") && !path.Any(char.IsControl);
+
     /// <inheritdoc/>
     public override string ToString() => $"{Source} -> {Destination}";
 }

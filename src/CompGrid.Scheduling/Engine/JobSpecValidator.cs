@@ -93,11 +93,6 @@ public static partial class JobSpecValidator
         return errors;
     }
 
-    /// <summary>Whether <paramref name="path"/> is relative and stays inside its directory (no <c>..</c> segment, not absolute, no NUL).</summary>
-    public static bool IsSafeRelativePath(string? path) =>
-        !string.IsNullOrEmpty(path) && !path.StartsWith('/') && !path.Contains('\0', StringComparison.Ordinal)
-        && !path.Split('/').Any(s => s == "..") && !path.Any(char.IsControl);
-
     private static void ValidatePayload(JobPayload? p, Action<string, string> add)
     {
         if (p is null) { add("payload", "is required: give a command line, a script, an executable or a container image"); return; }
@@ -134,9 +129,9 @@ public static partial class JobSpecValidator
     private static void ValidateStaging(StagingItem item, string field, bool sourceRelative, Action<string, string> add)
     {
         if (item is null) { add(field, "must not be null"); return; }
-        if (sourceRelative ? !IsSafeRelativePath(item.Source) : string.IsNullOrEmpty(item.Source) || item.Source.Any(char.IsControl))
+        if (sourceRelative ? !StagingItem.IsSafeRelativePath(item.Source) : string.IsNullOrEmpty(item.Source) || item.Source.Any(char.IsControl))
             add($"{field}.source", sourceRelative ? "must be a relative path inside the working directory (no '..', not absolute)" : "must be a path without control characters");
-        if (!IsSafeRelativePath(item.Destination))
+        if (!StagingItem.IsSafeRelativePath(item.Destination))
             add($"{field}.destination", "must be a relative path (no '..', not absolute)");
     }
 

@@ -54,8 +54,13 @@ public sealed class DockerBackendOptions
     /// </summary>
     public string? LogDirectory { get; set; }
 
-    /// <summary>The network mode of jobs whose payload asks for a network (others get <c>none</c>). <value>The default is <c>bridge</c>.</value></summary>
-    public string NetworkMode { get; set; } = "bridge";
+    /// <summary>
+    /// The named network that jobs whose payload asks for one (<see cref="JobPayload.Network"/>) are attached to, for
+    /// example <c>bridge</c> or a user-defined network; <c>host</c> and <c>container:…</c> are refused. Every other job
+    /// runs with <c>none</c> (loopback only). <value>The default is null: no job gets a network, and a job asking for
+    /// one is rejected at submission (field <c>payload.network</c>).</value>
+    /// </summary>
+    public string? NetworkMode { get; set; }
 
     /// <summary>Whether containers run an init process (<c>docker-init</c>) so signals and zombies are handled. <value>The default is <see langword="true"/>.</value></summary>
     public bool Init { get; set; } = true;
@@ -72,8 +77,31 @@ public sealed class DockerBackendOptions
     /// <summary>When images are pulled. <value>The default is <see cref="ImagePullPolicy.IfMissing"/>.</value></summary>
     public ImagePullPolicy PullPolicy { get; set; } = ImagePullPolicy.IfMissing;
 
-    /// <summary>The <c>X-Registry-Auth</c> value (base64url JSON of username/password/serveraddress or identitytoken) for pulls, or null. <value>The default is null.</value></summary>
-    public string? RegistryAuth { get; set; }
+    /// <summary>
+    /// The registries images may come from (host names with an optional port, as in <c>registry.example.edu:5000</c>;
+    /// <c>docker.io</c> for Docker Hub, which is also what an image without a registry part names). A job whose image
+    /// names another registry is rejected at submission (field <c>payload.image</c>), before anything is pulled.
+    /// <value>The default is empty: any registry.</value>
+    /// </summary>
+    public IList<string> AllowedRegistries { get; set; } = [];
+
+    /// <summary>
+    /// Credentials for pulls, one per registry. A pull sends the credential of the image's own registry and no other
+    /// (a job naming a registry it controls never receives another registry's secret). <value>The default is empty.</value>
+    /// </summary>
+    public IList<DockerRegistryCredential> RegistryCredentials { get; set; } = [];
+
+    /// <summary>
+    /// The most bytes (regular file contents, summed over all outputs of a job) staged out; an output that would
+    /// exceed it is not staged at all and completion reports <c>output-limit</c>. <value>The default is 1 GiB.</value>
+    /// </summary>
+    public long MaxOutputBytes { get; set; } = 1L << 30;
+
+    /// <summary>
+    /// The most files, directories and links (summed over all outputs of a job) staged out; an output that would exceed
+    /// it is not staged at all. <value>The default is 10,000.</value>
+    /// </summary>
+    public int MaxOutputFiles { get; set; } = 10_000;
 
     /// <summary>The device driver of GPU requests. <value>The default is <c>nvidia</c>.</value></summary>
     public string GpuDriver { get; set; } = "nvidia";
@@ -136,6 +164,22 @@ public sealed class DockerEngineOptions
 
     /// <summary>Partitions (node pools) the engine belongs to.</summary>
     public IList<string> Partitions { get; set; } = [];
+}
+
+/// <summary>A registry credential, sent only with pulls from that registry.</summary>
+public sealed class DockerRegistryCredential
+{
+    /// <summary>The registry host (with port if any), for example <c>registry.example.edu</c> or <c>docker.io</c>. Required.</summary>
+    public string Registry { get; set; } = "";
+
+    /// <summary>The user name, or null with <see cref="IdentityToken"/>. <value>The default is null.</value></summary>
+    public string? Username { get; set; }
+
+    /// <summary>The password or access token. <value>The default is null.</value></summary>
+    public string? Password { get; set; }
+
+    /// <summary>An identity (refresh) token instead of user name and password. <value>The default is null.</value></summary>
+    public string? IdentityToken { get; set; }
 }
 
 /// <summary>TLS for a TCP engine (like <c>docker --tlsverify</c>): PEM files.</summary>

@@ -54,6 +54,16 @@ public sealed class DockerEnginesFixture : IAsyncLifetime
         return backend;
     }
 
+    /// <summary>Creates a backend over engine 1 (node lab-a) with the test defaults changed by <paramref name="configure"/>.</summary>
+    public IComputeBackend Create(string name, Action<DockerBackendOptions> configure)
+    {
+        var options = Options(TimeSpan.FromSeconds(30), Engine("lab-a", Host1));
+        configure(options);
+        var backend = DockerBackend.Create(name, options);
+        _owned.Add((IAsyncDisposable)backend);
+        return backend;
+    }
+
     /// <summary>A raw Engine API client, for assertions on what the engine really holds.</summary>
     internal DockerEngineClient Client(string endpoint)
     {

@@ -143,7 +143,7 @@ public sealed class EngineClientTests
             ? Json(HttpStatusCode.OK, "{\"status\":\"Pulling\"}\n{\"status\":\"Digest: sha256:1\"}\n{\"status\":\"Status: Downloaded newer image\"}\n")
             : null);
         using var __ = client;
-        await client.PullImageAsync("registry.example:5000/team/img:2.1", "eyJ9", null);
+        await client.PullImageAsync("registry.example:5000/team/img:2.1", new DockerRegistryCredential { Registry = "registry.example:5000", Username = "u", Password = "p" }, null);
         Assert.Contains(handler.Requests, r => r.Contains("fromImage=registry.example%3A5000%2Fteam%2Fimg&tag=2.1", StringComparison.Ordinal));
     }
 

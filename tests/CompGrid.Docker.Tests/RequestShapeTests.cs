@@ -11,6 +11,7 @@ public sealed class RequestShapeTests
     {
         Engines = [new DockerEngineOptions { Name = "lab-a", Endpoint = "unix:///tmp/a.sock" }, new DockerEngineOptions { Name = "lab-b", Endpoint = "unix:///tmp/b.sock" }],
         DefaultImage = "compgrid/busybox:test",
+        NetworkMode = "bridge",
     };
 
     private static BackendJobRequest Request(JobPayload payload, int cpus = 2, long memoryMiB = 512, int gpus = 0, string node = "lab-b") => new()

@@ -40,7 +40,27 @@ internal sealed partial class DockerBackendOptionsValidator(string name) : IVali
         if (o.User is not null && ContainerRequestBuilder.ParseUser(o.User) is null) p.Add(at + $"User must be numeric 'uid[:gid]' (got '{o.User}'), or null for the image's user.");
         if (!o.JobVolumePath.StartsWith('/') || o.JobVolumePath.TrimEnd('/').Length == 0) p.Add(at + $"JobVolumePath must be an absolute path other than '/' (got '{o.JobVolumePath}').");
         if (!o.WorkingDirectory.StartsWith('/')) p.Add(at + $"WorkingDirectory must be an absolute path (got '{o.WorkingDirectory}').");
-        if (string.IsNullOrWhiteSpace(o.NetworkMode)) p.Add(at + "NetworkMode must not be empty.");
+        if (o.NetworkMode is { } network)
+        {
+            if (string.IsNullOrWhiteSpace(network)) p.Add(at + "NetworkMode must be a network name, or null for no network.");
+            else if (network == "host" || network.StartsWith("container:", StringComparison.Ordinal))
+                p.Add(at + $"NetworkMode must name a network; '{network}' would share the host's or another container's network.");
+        }
+        for (int i = 0; i < o.AllowedRegistries.Count; i++)
+            if (string.IsNullOrWhiteSpace(o.AllowedRegistries[i]) || o.AllowedRegistries[i].Contains('/', StringComparison.Ordinal) && !o.AllowedRegistries[i].StartsWith("https://", StringComparison.Ordinal))
+                p.Add($"{at}AllowedRegistries[{i}] must be a registry host such as registry.example.edu:5000 (got '{o.AllowedRegistries[i]}').");
+        if (o.DefaultImage is { Length: > 0 } defaultImage && !ImageReference.IsAllowed(defaultImage, o.AllowedRegistries))
+            p.Add(at + $"DefaultImage '{defaultImage}' comes from the registry '{ImageReference.Registry(defaultImage)}', which AllowedRegistries does not list.");
+        var registries = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < o.RegistryCredentials.Count; i++)
+        {
+            var c = o.RegistryCredentials[i];
+            if (string.IsNullOrWhiteSpace(c.Registry)) p.Add($"{at}RegistryCredentials[{i}].Registry is required.");
+            else if (!registries.Add(ImageReference.NormalizeRegistry(c.Registry))) p.Add($"{at}RegistryCredentials[{i}].Registry '{c.Registry}' has two credentials.");
+            if (string.IsNullOrEmpty(c.IdentityToken) && string.IsNullOrEmpty(c.Username)) p.Add($"{at}RegistryCredentials[{i}] needs Username (and Password) or IdentityToken.");
+        }
+        if (o.MaxOutputBytes <= 0) p.Add(at + $"MaxOutputBytes must be positive (got {o.MaxOutputBytes}).");
+        if (o.MaxOutputFiles <= 0) p.Add(at + $"MaxOutputFiles must be positive (got {o.MaxOutputFiles}).");
         if (o.PidsLimit <= 0) p.Add(at + "PidsLimit must be positive.");
         if (o.MaxLogBytes <= 0) p.Add(at + "MaxLogBytes must be positive.");
         if (o.DefaultImage is { } image && string.IsNullOrWhiteSpace(image)) p.Add(at + "DefaultImage must not be blank (null disables non-container payloads).");

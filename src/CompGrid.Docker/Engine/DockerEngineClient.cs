@@ -236,9 +236,13 @@ internal sealed class DockerEngineClient : IDisposable
     }
 
     /// <summary>Pulls an image; errors reported inside the 200 progress stream (<c>errorDetail</c>) are thrown.</summary>
-    public async Task PullImageAsync(string image, string? registryAuth, string? jobId, CancellationToken cancellationToken = default)
+    public async Task PullImageAsync(string image, DockerRegistryCredential? credential, string? jobId, CancellationToken cancellationToken = default)
     {
         var (name, tag) = SplitImage(image);
+        string? registryAuth = credential is null ? null : Convert.ToBase64String(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string>
+        {
+            ["username"] = credential.Username ?? "", ["password"] = credential.Password ?? "", ["identitytoken"] = credential.IdentityToken ?? "", ["serveraddress"] = credential.Registry,
+        }, DockerJsonContext.Default.DictionaryStringString)).Replace('+', '-').Replace('/', '_');
         var headers = registryAuth is null ? null : new Dictionary<string, string> { ["X-Registry-Auth"] = registryAuth };
         using var response = await OpenAsync(HttpMethod.Post, "/images/create" + Query(("fromImage", name), ("tag", tag)), $"pull of '{image}'", jobId, null, cancellationToken, headers).ConfigureAwait(false);
         await ReadProgressAsync(response, $"pull of '{image}'", jobId, cancellationToken).ConfigureAwait(false);

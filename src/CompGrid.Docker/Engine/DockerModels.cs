@@ -247,6 +247,7 @@ internal sealed record PathStat
 [JsonSerializable(typeof(ProgressMessage))]
 [JsonSerializable(typeof(PathStat))]
 [JsonSerializable(typeof(Dictionary<string, string[]>))]
+[JsonSerializable(typeof(Dictionary<string, string>))]
 [JsonSerializable(typeof(List<StagingLabel>))]
 internal sealed partial class DockerJsonContext : JsonSerializerContext;
 

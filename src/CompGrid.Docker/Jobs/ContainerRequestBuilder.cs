@@ -74,12 +74,17 @@ internal static class ContainerRequestBuilder
         else if (payload.Kind == PayloadKind.Container)
         {
             if (string.IsNullOrWhiteSpace(payload.Image)) errors.Add(new("payload.image", "is required for a container payload"));
+            else if (!ImageReference.IsAllowed(payload.Image, options.AllowedRegistries))
+                errors.Add(new("payload.image", $"comes from the registry '{ImageReference.Registry(payload.Image)}', which the Docker backend '{backend}' does not allow (allowed: {string.Join(", ", options.AllowedRegistries)})"));
         }
         else if (options.DefaultImage is null)
             errors.Add(new("payload.kind", $"the Docker backend '{backend}' runs container payloads only; set DockerBackendOptions.DefaultImage to run {payload.Kind} payloads"));
         else if (payload.Kind == PayloadKind.CommandLine && string.IsNullOrWhiteSpace(payload.CommandLine)) errors.Add(new("payload.commandLine", "is required"));
         else if (payload.Kind == PayloadKind.Script && string.IsNullOrEmpty(payload.Script)) errors.Add(new("payload.script", "is required"));
         else if (payload.Kind == PayloadKind.Executable && string.IsNullOrWhiteSpace(payload.Executable)) errors.Add(new("payload.executable", "is required"));
+
+        if (spec.Payload is { Network: true } && options.NetworkMode is null)
+            errors.Add(new("payload.network", $"the Docker backend '{backend}' gives jobs no network; an operator must set DockerBackendOptions.NetworkMode to a named network"));
 
         if (spec.Resources.Nodes != 1) errors.Add(new("resources.nodes", $"must be 1: a container job runs on one Docker engine (got {spec.Resources.Nodes})"));
         if (spec.Resources.Cpus < 1) errors.Add(new("resources.cpus", "must be at least 1"));
@@ -217,7 +222,7 @@ internal static class ContainerRequestBuilder
             Privileged = false,
             CapDrop = ["ALL"],
             SecurityOpt = ["no-new-privileges"],
-            NetworkMode = payload.Network ? options.NetworkMode : "none",
+            NetworkMode = payload.Network && options.NetworkMode is { } network ? network : "none",
             ReadonlyRootfs = payload.ReadOnlyRootFilesystem,
             Init = options.Init ? true : null,
             AutoRemove = false,
@@ -239,7 +244,7 @@ internal static class ContainerRequestBuilder
             Tty = false,
             AttachStdout = false,
             AttachStderr = false,
-            NetworkDisabled = !payload.Network,
+            NetworkDisabled = !payload.Network || options.NetworkMode is null,
             Volumes = volume is null ? null : new Dictionary<string, EmptyObject> { [volume] = new() },
             HostConfig = host,
         };

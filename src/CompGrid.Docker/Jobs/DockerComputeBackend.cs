@@ -171,7 +171,7 @@ internal sealed partial class DockerComputeBackend : IComputeBackend, IBackendEv
             throw new CompGridException($"Docker engine '{engine.Name}' does not have the image '{image}' and the pull policy is Never.")
             { Backend = Name, Operation = "submit", JobId = jobId, Code = "image-missing" };
         Log.Pulling(_logger, image, engine.Name);
-        await engine.Client.PullImageAsync(image, _options.RegistryAuth, jobId, cancellationToken).ConfigureAwait(false);
+        await engine.Client.PullImageAsync(image, ImageReference.CredentialFor(image, _options.RegistryCredentials), jobId, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Chooses the least-loaded cores of the engine for a job of <paramref name="cpus"/> CPUs; null when it needs them all.</summary>
@@ -722,10 +722,11 @@ internal sealed partial class DockerComputeBackend : IComputeBackend, IBackendEv
             catch (UnauthorizedAccessException e) { Log.KeepLogsFailed(_logger, e, entry.JobId); }
 
             CompGridException? rejected = null;
+            var budget = new OutputBudget(_options.MaxOutputBytes, _options.MaxOutputFiles);
             foreach (var item in entry.Outputs)
             {
-                try { await StageOutAsync(client, entry, item, cancellationToken).ConfigureAwait(false); }
-                catch (CompGridException e) when (e.Code == "unsafe-archive") { rejected ??= e; Log.OutputRejected(_logger, entry.JobId, e.Message); }
+                try { await StageOutAsync(client, entry, item, budget, cancellationToken).ConfigureAwait(false); }
+                catch (CompGridException e) when (e.Code is "unsafe-archive" or "output-limit") { rejected ??= e; Log.OutputRejected(_logger, entry.JobId, e.Message); }
             }
             await client.RemoveContainerAsync(entry.ContainerId, force: true, volumes: true, entry.JobId, cancellationToken).ConfigureAwait(false);
             lock (entry.Gate)
@@ -742,14 +743,12 @@ internal sealed partial class DockerComputeBackend : IComputeBackend, IBackendEv
         }
     }
 
-    private async Task StageOutAsync(DockerEngineClient client, JobEntry entry, StagingItem item, CancellationToken cancellationToken)
+    private async Task StageOutAsync(DockerEngineClient client, JobEntry entry, StagingItem item, OutputBudget budget, CancellationToken cancellationToken)
     {
         var segments = TarStaging.Segments(item.Source);
         if (segments.Length == 0 || TarStaging.CheckRelativePath(item.Source) is not null || TarStaging.CheckRelativePath(item.Destination) is not null)
             throw new CompGridException($"Output '{item.Source}' -> '{item.Destination}' of job {entry.JobId} escapes its directory.") { Backend = Name, Operation = "stage-out", JobId = entry.JobId, Code = "unsafe-archive" };
         string source = entry.WorkDirectory.TrimEnd('/') + "/" + string.Join('/', segments);
-        string outputRoot = Path.GetFullPath(entry.OutputDirectory);
-        string destination = Path.GetFullPath(Path.Combine(outputRoot, item.Destination));
         using var response = await client.GetArchiveAsync(entry.ContainerId, source, entry.JobId, cancellationToken).ConfigureAwait(false);
         if (response is null)
         {
@@ -760,17 +759,29 @@ internal sealed partial class DockerComputeBackend : IComputeBackend, IBackendEv
         var file = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.DeleteOnClose);
         await using (file.ConfigureAwait(false))
         {
-            await response.Content.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
+            var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            await using (body.ConfigureAwait(false))
+            {
+                if (!await StageOutCopy.CopyAtMostAsync(body, file, budget.ArchiveBytesLeft, cancellationToken).ConfigureAwait(false))
+                    throw OutputLimit(entry, item, budget);
+            }
             file.Position = 0;
-            var problems = TarStaging.Validate(file, segments[^1], destination);
-            if (problems.Count > 0)
+            var (plan, problems) = OutputArchive.Check(file, segments[^1], entry.OutputDirectory, item.Destination, budget);
+            if (plan is null)
+            {
+                bool limit = problems.Any(p => p.Contains("DockerBackendOptions.Max", StringComparison.Ordinal));
                 throw new CompGridException($"Output '{item.Source}' of job {entry.JobId} was not staged: {string.Join("; ", problems)}.")
-                { Backend = Name, Operation = "stage-out", JobId = entry.JobId, Code = "unsafe-archive" };
+                { Backend = Name, Operation = "stage-out", JobId = entry.JobId, Code = limit ? "output-limit" : "unsafe-archive" };
+            }
             file.Position = 0;
-            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
-            TarStaging.Extract(file, segments[^1], destination);
+            OutputArchive.Extract(file, plan);
+            budget.Spend(plan.Bytes, plan.Entries.Count);
         }
     }
+
+    private CompGridException OutputLimit(JobEntry entry, StagingItem item, OutputBudget budget) =>
+        new($"Output '{item.Source}' of job {entry.JobId} was not staged: the outputs are larger than {budget.MaxBytes} bytes (DockerBackendOptions.MaxOutputBytes).")
+        { Backend = Name, Operation = "stage-out", JobId = entry.JobId, Code = "output-limit" };
 
     // ================================================================== events and background
 

@@ -3,10 +3,8 @@ using System.Formats.Tar;
 namespace CompGrid.Docker.Staging;
 
 /// <summary>
-/// Tar handling for staging through the archive API: builds the archive that creates a job's working directory with
-/// its inputs (owned by the job's user), and extracts output archives safely — entries that would escape their
-/// directory (<c>..</c>, absolute names, links pointing out, special files) reject the whole archive before anything
-/// is written.
+/// Tar handling for stage-in through the archive API: builds the archive that creates a job's working directory with
+/// its inputs (owned by the job's user). Output archives are checked and extracted by <see cref="OutputArchive"/>.
 /// </summary>
 internal static class TarStaging
 {
@@ -140,129 +138,5 @@ internal static class TarStaging
         string r = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
         string p = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
         return p == r || p.StartsWith(r + Path.DirectorySeparatorChar, StringComparison.Ordinal);
-    }
-
-    /// <summary>
-    /// Checks an archive fetched from a container (whose entries all start with <paramref name="rootName"/>, the
-    /// basename Docker gives the copied path) for entries that would escape <paramref name="destination"/>.
-    /// Returns the problems found (empty when safe). Reads the stream to its end.
-    /// </summary>
-    public static IReadOnlyList<string> Validate(Stream archive, string rootName, string destination)
-    {
-        var problems = new List<string>();
-        using var reader = new TarReader(archive, leaveOpen: true);
-        while (reader.GetNextEntry() is { } entry)
-        {
-            string? problem = CheckEntry(entry, rootName, destination, out _);
-            if (problem is not null) problems.Add(problem);
-        }
-        return problems;
-    }
-
-    /// <summary>Extracts a validated archive: entry <c>rootName/x</c> goes to <c>destination/x</c>; a single-file archive becomes <paramref name="destination"/> itself.</summary>
-    public static int Extract(Stream archive, string rootName, string destination)
-    {
-        int files = 0;
-        using var reader = new TarReader(archive, leaveOpen: true);
-        var links = new List<(string Path, string Target, bool Hard)>();
-        while (reader.GetNextEntry() is { } entry)
-        {
-            string? problem = CheckEntry(entry, rootName, destination, out string target);
-            if (problem is not null) throw new CompGridException("Unsafe archive entry: " + problem) { Operation = "stage-out", Code = "unsafe-archive" };
-            switch (entry.EntryType)
-            {
-                case TarEntryType.Directory:
-                    Directory.CreateDirectory(target);
-                    break;
-                case TarEntryType.RegularFile:
-                case TarEntryType.V7RegularFile:
-                case TarEntryType.ContiguousFile:
-                    Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                    if (File.Exists(target) || Directory.Exists(target) || new FileInfo(target).LinkTarget is not null) DeletePath(target);
-                    using (var file = new FileStream(target, FileMode.CreateNew, FileAccess.Write))
-                        entry.DataStream?.CopyTo(file);
-                    if (!OperatingSystem.IsWindows())
-                        File.SetUnixFileMode(target, (entry.Mode & UnixFileMode.UserExecute) != 0 ? ExecutableMode : RegularFileMode);
-                    files++;
-                    break;
-                case TarEntryType.SymbolicLink:
-                    links.Add((target, entry.LinkName, false));
-                    break;
-                case TarEntryType.HardLink:
-                    links.Add((target, MapName(entry.LinkName, rootName, destination)!, true));
-                    break;
-                default:
-                    break; // PAX/GNU metadata entries are consumed by the reader
-            }
-        }
-        // Links last, so no later entry is written through a link.
-        foreach (var (path, linkTarget, hard) in links)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            if (File.Exists(path) || Directory.Exists(path)) DeletePath(path);
-            if (hard) File.Copy(linkTarget, path);
-            else File.CreateSymbolicLink(path, linkTarget);
-            files++;
-        }
-        return files;
-    }
-
-    private static void DeletePath(string path)
-    {
-        if (Directory.Exists(path) && new DirectoryInfo(path).LinkTarget is null) Directory.Delete(path, recursive: true);
-        else File.Delete(path);
-    }
-
-    private static string? CheckEntry(TarEntry entry, string rootName, string destination, out string target)
-    {
-        target = "";
-        string name = entry.Name;
-        switch (entry.EntryType)
-        {
-            case TarEntryType.Directory or TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile
-                or TarEntryType.SymbolicLink or TarEntryType.HardLink:
-                break;
-            case TarEntryType.GlobalExtendedAttributes or TarEntryType.ExtendedAttributes or TarEntryType.LongLink or TarEntryType.LongPath:
-                return null;
-            default:
-                return $"'{name}' is a {entry.EntryType} entry; only files, directories and links are staged";
-        }
-        if (CheckArchiveName(name) is { } bad) return $"'{name}' {bad}";
-        if (MapName(name, rootName, destination) is not { } mapped) return $"'{name}' is outside the copied path '{rootName}'";
-        target = mapped;
-        if (!IsInside(destination, target)) return $"'{name}' would be written outside '{destination}'";
-        if (entry.EntryType == TarEntryType.SymbolicLink)
-        {
-            string link = entry.LinkName;
-            if (link.Length == 0 || link.StartsWith('/') || Path.IsPathRooted(link)) return $"'{name}' is a link to the absolute path '{link}'";
-            string resolved = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(target)!, link));
-            if (!IsInside(destination, resolved)) return $"'{name}' is a link to '{link}', which points outside '{destination}'";
-        }
-        else if (entry.EntryType == TarEntryType.HardLink)
-        {
-            string link = entry.LinkName;
-            if (CheckArchiveName(link) is { } badLink) return $"'{name}' is a hard link to '{link}', which {badLink}";
-            if (MapName(link, rootName, destination) is not { } linked || !IsInside(destination, linked))
-                return $"'{name}' is a hard link to '{link}', outside the copied path";
-        }
-        return null;
-    }
-
-    private static string? CheckArchiveName(string name)
-    {
-        if (name.Length == 0) return "has an empty name";
-        if (name.Contains('\0', StringComparison.Ordinal)) return "contains a NUL character";
-        if (name.StartsWith('/') || name.StartsWith('\\') || Path.IsPathRooted(name)) return "is an absolute path";
-        foreach (string segment in name.Split('/', '\\'))
-            if (segment == "..") return "contains '..'";
-        return null;
-    }
-
-    /// <summary>Maps an archive name under <paramref name="rootName"/> to a path under <paramref name="destination"/>; null when not under the root.</summary>
-    private static string? MapName(string name, string rootName, string destination)
-    {
-        var segments = Segments(name);
-        if (segments.Length == 0 || segments[0] != rootName) return null;
-        return segments.Length == 1 ? Path.GetFullPath(destination) : Path.GetFullPath(Path.Combine([destination, .. segments[1..]]));
     }
 }

@@ -112,6 +112,9 @@ public sealed class DockerBackendOptions
     /// <summary>The timeout of one non-streaming Engine API call. <value>The default is 30 s.</value></summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long one health ping may take before the engine counts as unreachable. <value>The default is 5 s.</value></summary>
+    public TimeSpan HealthCheckTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How often each engine is pinged. <value>The default is 5 s.</value></summary>
     public TimeSpan HealthCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
 

@@ -68,7 +68,7 @@ public sealed class DockerEnginesFixture : IAsyncLifetime
     internal DockerEngineClient Client(string endpoint)
     {
         var ep = DockerEndpoint.TryParse(endpoint, false, out _)!;
-        return new DockerEngineClient("test", "raw", ep, ep.CreateHandler(null), TimeProvider.System, TimeSpan.FromSeconds(15), "1.47");
+        return new DockerEngineClient("test", "raw", ep, null, TimeProvider.System, TimeSpan.FromSeconds(15), "1.47");
     }
 
     /// <summary>Runs eng/backends/docker.sh VERB N (stop-engine, start-engine).</summary>

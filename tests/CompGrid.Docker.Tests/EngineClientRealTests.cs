@@ -87,7 +87,7 @@ public sealed class EngineClientRealTests(DockerEnginesFixture fixture)
             string stdout = string.Concat(frames.Where(f => f.Kind == StreamKind.Stdout).Select(f => System.Text.Encoding.UTF8.GetString(f.Payload.Span)));
             Assert.Equal("first\nsecond\n", stdout);
             Assert.Contains(frames, f => f.Kind == StreamKind.Stderr);
-            var wait = await client.WaitContainerAsync(created.Id, "not-running", null);
+            var wait = await client.WaitContainerAsync(created.Id, null);
             Assert.Equal(5, wait.StatusCode);
         }
         finally

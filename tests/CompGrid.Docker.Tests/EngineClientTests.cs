@@ -1,44 +1,44 @@
 using System.Net;
 using System.Text;
 using CompGrid.Docker.Engine;
+using CompGrid.Docker.Jobs;
 
 namespace CompGrid.Docker.Tests;
 
-/// <summary>The Engine API client against a hand-written fake handler (no dockerd).</summary>
+/// <summary>The Engine API facade (Docker.DotNet underneath) against a fake engine on loopback HTTP (no dockerd).</summary>
 [Trait("Category", "Docker")]
-public sealed class EngineClientTests
+public sealed class EngineClientTests : IAsyncLifetime
 {
-    private sealed class FakeHandler(Func<HttpRequestMessage, HttpResponseMessage> respond) : HttpMessageHandler
-    {
-        public List<string> Requests { get; } = [];
+    private readonly List<LoopbackEngine> _servers = [];
 
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            lock (Requests) Requests.Add(request.Method + " " + request.RequestUri!.PathAndQuery);
-            return Task.FromResult(respond(request));
-        }
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var s in _servers) await s.DisposeAsync();
     }
 
     private static HttpResponseMessage Json(HttpStatusCode status, string body) => new(status) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
 
     /// <summary>A fake engine speaking API <paramref name="api"/>; <paramref name="route"/> answers everything else.</summary>
-    private static (DockerEngineClient Client, FakeHandler Handler) Create(Func<HttpRequestMessage, HttpResponseMessage?> route, string api = "1.41", string min = "1.12", string clientMax = "1.47")
+    private async Task<(DockerEngineClient Client, LoopbackEngine Server)> CreateAsync(Func<HttpRequestMessage, HttpResponseMessage?> route, string api = "1.41", string min = "1.12", string clientMax = "1.47")
     {
-        var handler = new FakeHandler(r =>
+        var server = await LoopbackEngine.StartAsync(r =>
         {
             string path = r.RequestUri!.AbsolutePath;
             if (path == "/_ping") { var ok = new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("OK") }; ok.Headers.Add("Api-Version", api); return ok; }
             if (path == "/version") return Json(HttpStatusCode.OK, $"{{\"Version\":\"20.10.24\",\"ApiVersion\":\"{api}\",\"MinAPIVersion\":\"{min}\"}}");
             return route(r) ?? Json(HttpStatusCode.NotFound, "{\"message\":\"page not found\"}");
         });
-        var endpoint = DockerEndpoint.TryParse("unix:///tmp/fake.sock", false, out _)!;
-        return (new DockerEngineClient("lab", "lab-a", endpoint, handler, TimeProvider.System, TimeSpan.FromSeconds(5), clientMax), handler);
+        _servers.Add(server);
+        var endpoint = DockerEndpoint.TryParse(server.Endpoint, false, out _)!;
+        return (new DockerEngineClient("lab", "lab-a", endpoint, null, TimeProvider.System, TimeSpan.FromSeconds(5), clientMax), server);
     }
 
     [Fact]
     public async Task Negotiate_OlderEngine_UsesEngineVersionAndPrefixesPaths()
     {
-        var (client, handler) = Create(r => Json(HttpStatusCode.OK, "{\"NCPU\":2,\"MemTotal\":1073741824}"));
+        var (client, handler) = await CreateAsync(r => Json(HttpStatusCode.OK, "{\"NCPU\":2,\"MemTotal\":1073741824}"));
         using var _ = client;
         var info = await client.GetInfoAsync();
         Assert.Equal(2, info.NCpu);
@@ -49,7 +49,7 @@ public sealed class EngineClientTests
     [Fact]
     public async Task Negotiate_NewerEngine_CapsAtClientMax()
     {
-        var (client, _) = Create(_ => null, api: "1.52", min: "1.40");
+        var (client, _) = await CreateAsync(_ => null, api: "1.52", min: "1.40");
         using var __ = client;
         Assert.Equal("1.47", await client.NegotiateAsync());
     }
@@ -57,7 +57,7 @@ public sealed class EngineClientTests
     [Fact]
     public async Task Negotiate_EngineBelowFloor_FailsClearly()
     {
-        var (client, _) = Create(_ => null, api: "1.39");
+        var (client, _) = await CreateAsync(_ => null, api: "1.39");
         using var __ = client;
         var e = await Assert.ThrowsAsync<CompGridException>(() => client.NegotiateAsync());
         Assert.Contains("1.40", e.Message, StringComparison.Ordinal);
@@ -79,7 +79,7 @@ public sealed class EngineClientTests
     [Fact]
     public async Task Errors_404Body_MappedNotTransient()
     {
-        var (client, _) = Create(_ => Json(HttpStatusCode.NotFound, "{\"message\":\"No such container: abc\"}"));
+        var (client, _) = await CreateAsync(_ => Json(HttpStatusCode.NotFound, "{\"message\":\"No such container: abc\"}"));
         using var __ = client;
         var e = await Assert.ThrowsAsync<CompGridException>(() => client.StartContainerAsync("abc", "cg-1"));
         Assert.Equal("docker-404", e.Code);
@@ -93,7 +93,7 @@ public sealed class EngineClientTests
     [Fact]
     public async Task Errors_409Conflict_NotTransient()
     {
-        var (client, _) = Create(_ => Json(HttpStatusCode.Conflict, "{\"message\":\"Conflict. The container name \\\"/cg-1\\\" is already in use\"}"));
+        var (client, _) = await CreateAsync(_ => Json(HttpStatusCode.Conflict, "{\"message\":\"Conflict. The container name \\\"/cg-1\\\" is already in use\"}"));
         using var __ = client;
         var e = await Assert.ThrowsAsync<CompGridException>(() => client.CreateContainerAsync("cg-1", new ContainerCreateRequest { Image = "x" }, "cg-1"));
         Assert.Equal("docker-409", e.Code);
@@ -104,7 +104,7 @@ public sealed class EngineClientTests
     public async Task Errors_503_TransientAndRetriedForReads()
     {
         int calls = 0;
-        var (client, _) = Create(r => r.RequestUri!.AbsolutePath.EndsWith("/info", StringComparison.Ordinal)
+        var (client, _) = await CreateAsync(r => r.RequestUri!.AbsolutePath.EndsWith("/info", StringComparison.Ordinal)
             ? (Interlocked.Increment(ref calls) < 3 ? Json(HttpStatusCode.ServiceUnavailable, "{\"message\":\"busy\"}") : Json(HttpStatusCode.OK, "{\"NCPU\":4}"))
             : null);
         using var __ = client;
@@ -116,7 +116,7 @@ public sealed class EngineClientTests
     public async Task Errors_ConnectionRefused_UnreachableAndTransient()
     {
         var endpoint = DockerEndpoint.TryParse("unix:///tmp/cg-no-such-socket-" + Guid.NewGuid().ToString("N") + ".sock", false, out _)!;
-        using var client = new DockerEngineClient("lab", "lab-z", endpoint, endpoint.CreateHandler(null), TimeProvider.System, TimeSpan.FromSeconds(5), "1.47");
+        using var client = new DockerEngineClient("lab", "lab-z", endpoint, null, TimeProvider.System, TimeSpan.FromSeconds(5), "1.47");
         var e = await Assert.ThrowsAsync<CompGridException>(() => client.PingAsync(TimeSpan.FromSeconds(2)));
         Assert.Equal(DockerEngineClient.UnreachableCode, e.Code);
         Assert.True(e.IsTransient);
@@ -126,7 +126,7 @@ public sealed class EngineClientTests
     [Fact]
     public async Task Pull_ErrorInsideOkStream_Thrown()
     {
-        var (client, _) = Create(r => r.RequestUri!.AbsolutePath.EndsWith("/images/create", StringComparison.Ordinal)
+        var (client, _) = await CreateAsync(r => r.RequestUri!.AbsolutePath.EndsWith("/images/create", StringComparison.Ordinal)
             ? Json(HttpStatusCode.OK, "{\"status\":\"Pulling from library/x\",\"id\":\"latest\"}\n{\"errorDetail\":{\"message\":\"manifest for x:latest not found\"},\"error\":\"manifest for x:latest not found\"}\n")
             : null);
         using var __ = client;
@@ -139,18 +139,18 @@ public sealed class EngineClientTests
     [Fact]
     public async Task Pull_CleanStream_Succeeds()
     {
-        var (client, handler) = Create(r => r.RequestUri!.AbsolutePath.EndsWith("/images/create", StringComparison.Ordinal)
+        var (client, handler) = await CreateAsync(r => r.RequestUri!.AbsolutePath.EndsWith("/images/create", StringComparison.Ordinal)
             ? Json(HttpStatusCode.OK, "{\"status\":\"Pulling\"}\n{\"status\":\"Digest: sha256:1\"}\n{\"status\":\"Status: Downloaded newer image\"}\n")
             : null);
         using var __ = client;
-        await client.PullImageAsync("registry.example:5000/team/img:2.1", new DockerRegistryCredential { Registry = "registry.example:5000", Username = "u", Password = "p" }, null);
-        Assert.Contains(handler.Requests, r => r.Contains("fromImage=registry.example%3A5000%2Fteam%2Fimg&tag=2.1", StringComparison.Ordinal));
+        await client.PullImageAsync("registry.example:5000/team/img:2.1", null, null);
+        Assert.Contains(handler.Requests, r => r.Contains("fromImage=registry.example%3A5000%2Fteam%2Fimg", StringComparison.Ordinal) && r.Contains("tag=2.1", StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task ListContainers_LabelFilter_UrlEncodedJson()
     {
-        var (client, handler) = Create(r => r.RequestUri!.AbsolutePath.EndsWith("/containers/json", StringComparison.Ordinal)
+        var (client, handler) = await CreateAsync(r => r.RequestUri!.AbsolutePath.EndsWith("/containers/json", StringComparison.Ordinal)
             ? Json(HttpStatusCode.OK, "[{\"Id\":\"c1\",\"State\":\"running\",\"Labels\":{\"compgrid.job\":\"cg-1\"}}]")
             : null);
         using var __ = client;
@@ -158,22 +158,51 @@ public sealed class EngineClientTests
         Assert.Equal("cg-1", list.Single().Labels!["compgrid.job"]);
         string request = handler.Requests.Single(r => r.Contains("/containers/json", StringComparison.Ordinal));
         Assert.Contains("all=1", request, StringComparison.Ordinal);
-        Assert.Contains(Uri.EscapeDataString("{\"label\":[\"compgrid.owner=alice\"]}"), request, StringComparison.Ordinal);
+        Assert.Contains(Uri.EscapeDataString("{\"label\":{\"compgrid.owner=alice\":true}}"), request, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Pull_CredentialGoesOnlyToItsOwnRegistry()
+    {
+        var (client, server) = await CreateAsync(r => r.RequestUri!.AbsolutePath.EndsWith("/images/create", StringComparison.Ordinal)
+            ? Json(HttpStatusCode.OK, "{\"status\":\"Status: Downloaded newer image\"}\n")
+            : null);
+        using var __ = client;
+        DockerRegistryCredential[] credentials = [new() { Registry = "registry.example.edu", Username = "lab", Password = "s3cret" }];
+        await client.PullImageAsync("registry.example.edu/team/img:1", ImageReference.CredentialFor("registry.example.edu/team/img:1", credentials), null);
+        await client.PullImageAsync("evil.example.com/team/img:1", ImageReference.CredentialFor("evil.example.com/team/img:1", credentials), null);
+
+        var own = Assert.Single(server.HeadersOf("fromImage=registry.example.edu"));
+        string auth = own["X-Registry-Auth"];
+        string json = Encoding.UTF8.GetString(Convert.FromBase64String(auth.Replace('-', '+').Replace('_', '/').PadRight((auth.Length + 3) / 4 * 4, '=')));
+        Assert.Contains("registry.example.edu", json, StringComparison.Ordinal);
+        Assert.Contains("s3cret", json, StringComparison.Ordinal);
+        var other = Assert.Single(server.HeadersOf("fromImage=evil.example.com"));
+        Assert.True(!other.TryGetValue("X-Registry-Auth", out var sent) || !Encoding.UTF8.GetString(Convert.FromBase64String(sent.Replace('-', '+').Replace('_', '/').PadRight((sent.Length + 3) / 4 * 4, '='))).Contains("s3cret", StringComparison.Ordinal),
+            "another registry's secret was sent");
+    }
+
+    [Theory]
+    [InlineData("busybox", "docker.io")]
+    [InlineData("compgrid/busybox:test", "docker.io")]
+    [InlineData("registry.example.edu/a/b:1", "registry.example.edu")]
+    [InlineData("localhost:5000/x", "localhost:5000")]
+    [InlineData("index.docker.io/library/x", "docker.io")]
+    public void ImageReference_Registry(string image, string registry) => Assert.Equal(registry, ImageReference.Registry(image));
 
     [Fact]
     public async Task Inspect_Missing_ReturnsNull()
     {
-        var (client, _) = Create(_ => Json(HttpStatusCode.NotFound, "{\"message\":\"No such container: x\"}"));
+        var (client, _) = await CreateAsync(_ => Json(HttpStatusCode.NotFound, "{\"message\":\"No such container: x\"}"));
         using var __ = client;
         Assert.Null(await client.InspectContainerAsync("x", null));
     }
 
     [Fact]
-    public async Task Events_JsonLinesAndRecordSeparators_Parsed()
+    public async Task Events_JsonLines_ReportedInTheEnginesOrder()
     {
-        var (client, _) = Create(r => r.RequestUri!.AbsolutePath.EndsWith("/events", StringComparison.Ordinal)
-            ? Json(HttpStatusCode.OK, "{\"Type\":\"container\",\"Action\":\"start\",\"Actor\":{\"ID\":\"c1\",\"Attributes\":{\"compgrid.job\":\"cg-1\"}},\"time\":100}\n\u001e{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"c1\",\"Attributes\":{\"exitCode\":\"3\"}},\"time\":101}\n\n")
+        var (client, _) = await CreateAsync(r => r.RequestUri!.AbsolutePath.EndsWith("/events", StringComparison.Ordinal)
+            ? Json(HttpStatusCode.OK, "{\"Type\":\"container\",\"Action\":\"start\",\"Actor\":{\"ID\":\"c1\",\"Attributes\":{\"compgrid.job\":\"cg-1\"}},\"time\":100}\n{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"c1\",\"Attributes\":{\"exitCode\":\"3\"}},\"time\":101}\n")
             : null);
         using var __ = client;
         var events = new List<DockerEvent>();
@@ -188,19 +217,19 @@ public sealed class EngineClientTests
     [InlineData("registry:5000/a/b", "registry:5000/a/b", "latest")]
     [InlineData("registry:5000/a/b:1.2", "registry:5000/a/b", "1.2")]
     [InlineData("img@sha256:abc", "img", "sha256:abc")]
-    public void SplitImage_Shapes(string image, string name, string tag) => Assert.Equal((name, tag), DockerEngineClient.SplitImage(image));
+    public void SplitImage_Shapes(string image, string name, string tag) => Assert.Equal((name, tag), ImageReference.Split(image));
 
     [Theory]
-    [InlineData("unix:///var/run/docker.sock", "/var/run/docker.sock", false, "http://docker.sock/")]
-    [InlineData("tcp://10.0.0.5:2376", null, true, "https://10.0.0.5:2376/")]
+    [InlineData("unix:///var/run/docker.sock", "/var/run/docker.sock", false, "unix:///var/run/docker.sock")]
+    [InlineData("tcp://10.0.0.5:2376", null, true, "tcp://10.0.0.5:2376/")]
     [InlineData("http://127.0.0.1:2375", null, false, "http://127.0.0.1:2375/")]
-    public void Endpoint_Parse(string text, string? socket, bool tls, string baseAddress)
+    public void Endpoint_Parse(string text, string? socket, bool tls, string clientUri)
     {
         var ep = DockerEndpoint.TryParse(text, tls, out string? error);
         Assert.Null(error);
         Assert.Equal(socket, ep!.SocketPath);
         Assert.Equal(tls, ep.UseTls);
-        Assert.Equal(baseAddress, ep.BaseAddress.ToString());
+        Assert.Equal(clientUri, ep.ClientUri.ToString());
     }
 
     [Theory]

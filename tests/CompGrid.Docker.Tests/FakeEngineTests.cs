@@ -10,11 +10,21 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace CompGrid.Docker.Tests;
 
 /// <summary>
-/// A hand-written fake Docker engine (an <see cref="HttpMessageHandler"/> keeping containers in memory) that can be
-/// switched off, so the backend's time-driven behaviour (walltime, engine-down grace period) runs on a manual clock.
+/// A hand-written fake Docker engine (containers in memory) served over loopback HTTP by <see cref="LoopbackEngine"/>,
+/// that can be switched off, so the backend's time-driven behaviour (walltime, engine-down grace period) runs on a
+/// manual clock while the backend talks to it through Docker.DotNet as to a real engine.
 /// </summary>
-internal sealed class FakeEngine(ManualTimeProvider time) : HttpMessageHandler
+internal sealed class FakeEngine(ManualTimeProvider time) : IAsyncDisposable
 {
+    private LoopbackEngine? _server;
+
+    /// <summary>Where the fake listens (<c>http://127.0.0.1:port</c>), once started.</summary>
+    public string Endpoint => _server!.Endpoint;
+
+    public async Task StartAsync() => _server = await LoopbackEngine.StartAsync(SendAsync);
+
+    public ValueTask DisposeAsync() => _server?.DisposeAsync() ?? ValueTask.CompletedTask;
+
     public sealed class Container
     {
         public string Id { get; init; } = "";
@@ -27,16 +37,17 @@ internal sealed class FakeEngine(ManualTimeProvider time) : HttpMessageHandler
 
     public ConcurrentDictionary<string, Container> Containers { get; } = new();
     public ConcurrentQueue<string> Calls { get; } = new();
-    public volatile bool Down;
+    /// <summary>While true the engine aborts every connection (dockerd is down).</summary>
+    public bool Down { get => _server!.Down; set => _server!.Down = value; }
     private int _next;
 
     private static HttpResponseMessage Json(HttpStatusCode status, string body) => new(status) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
 
     private static string Time(DateTimeOffset? t) => t is { } v ? v.ToString("O", System.Globalization.CultureInfo.InvariantCulture) : "0001-01-01T00:00:00Z";
 
-    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request)
     {
-        if (Down) throw new HttpRequestException("Connection refused (fake)", new SocketException((int)SocketError.ConnectionRefused));
+        var cancellationToken = CancellationToken.None;
         string path = request.RequestUri!.AbsolutePath;
         string method = request.Method.Method;
         Calls.Enqueue(method + " " + path);
@@ -104,13 +115,17 @@ public sealed class FakeEngineTests : IAsyncLifetime
     private readonly Dictionary<string, FakeEngine> _engines = [];
     private DockerComputeBackend _backend = null!;
 
-    public Task InitializeAsync()
+    public async Task InitializeAsync()
     {
         _engines["lab-a"] = new FakeEngine(_time);
         _engines["lab-b"] = new FakeEngine(_time);
+        foreach (var engine in _engines.Values) await engine.StartAsync();
         var options = new DockerBackendOptions
         {
-            Engines = [new DockerEngineOptions { Name = "lab-a", Endpoint = "unix:///fake/a.sock" }, new DockerEngineOptions { Name = "lab-b", Endpoint = "unix:///fake/b.sock" }],
+            Engines = [new DockerEngineOptions { Name = "lab-a", Endpoint = _engines["lab-a"].Endpoint }, new DockerEngineOptions { Name = "lab-b", Endpoint = _engines["lab-b"].Endpoint }],
+            // Calls go over real loopback HTTP while the manual clock is driven: no call may time out on it.
+            RequestTimeout = TimeSpan.FromDays(1),
+            HealthCheckTimeout = TimeSpan.FromDays(1),
             EngineDownAfter = TimeSpan.FromSeconds(30),
             HealthCheckInterval = TimeSpan.FromSeconds(5),
             StatsInterval = TimeSpan.FromSeconds(10),
@@ -118,13 +133,13 @@ public sealed class FakeEngineTests : IAsyncLifetime
             LogDirectory = Path.Combine(_scratch, "logs"),
             OutputDirectory = Path.Combine(_scratch, "out"),
         };
-        _backend = new DockerComputeBackend("lab", options, _time, NullLogger.Instance, e => _engines[e.Name]);
-        return Task.CompletedTask;
+        _backend = new DockerComputeBackend("lab", options, _time, NullLogger.Instance);
     }
 
     public async Task DisposeAsync()
     {
         await _backend.DisposeAsync();
+        foreach (var engine in _engines.Values) await engine.DisposeAsync();
         try { Directory.Delete(_scratch, true); } catch (DirectoryNotFoundException) { }
     }
 
@@ -134,7 +149,7 @@ public sealed class FakeEngineTests : IAsyncLifetime
         for (int i = 0; i < 10_000 && !task.IsCompleted; i++)
         {
             _time.Advance(TimeSpan.FromMilliseconds(50));
-            await Task.Yield();
+            await Task.Delay(1); // let the loopback round trip the clock is waiting for happen
         }
         return await task;
     }
@@ -181,7 +196,7 @@ public sealed class FakeEngineTests : IAsyncLifetime
         _engines["lab-b"].Exit(id.Split('/')[1], 0);
         _time.Advance(TimeSpan.FromMinutes(20));
         var status = await _backend.GetStatusAsync(id);
-        Assert.Equal(JobState.Completed, status!.State);
+        Assert.True(JobState.Completed == status!.State, status.ToString());
         var usage = await _backend.GetUsageAsync(id);
         Assert.Equal(TimeSpan.FromSeconds(2.5), usage!.CpuTime);
         Assert.Equal(7340032, usage.PeakMemoryBytes);

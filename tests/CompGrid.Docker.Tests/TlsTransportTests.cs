@@ -114,7 +114,7 @@ public sealed class TlsTransportTests : IDisposable
             var (caFile, certFile, keyFile) = WriteClientFiles(ca, ca);
             var tls = new DockerTlsOptions { CaCertificateFile = caFile, ClientCertificateFile = certFile, ClientKeyFile = keyFile };
             var endpoint = DockerEndpoint.TryParse($"tcp://127.0.0.1:{port}", tls: true, out _)!;
-            using var client = new DockerEngineClient("lab", "lab-tls", endpoint, endpoint.CreateHandler(tls), TimeProvider.System, TimeSpan.FromSeconds(10), "1.47");
+            using var client = new DockerEngineClient("lab", "lab-tls", endpoint, tls, TimeProvider.System, TimeSpan.FromSeconds(10), "1.47");
             await client.PingAsync(TimeSpan.FromSeconds(10));
             lock (clients) Assert.Contains("CN=cg-client", clients);
 
@@ -122,7 +122,7 @@ public sealed class TlsTransportTests : IDisposable
             using var otherCa = CreateCa("cg-other-ca");
             var (otherCaFile, _, _) = WriteClientFiles(otherCa, ca);
             var refused = new DockerTlsOptions { CaCertificateFile = otherCaFile, ClientCertificateFile = certFile, ClientKeyFile = keyFile };
-            using var untrusting = new DockerEngineClient("lab", "lab-tls", endpoint, endpoint.CreateHandler(refused), TimeProvider.System, TimeSpan.FromSeconds(10), "1.47");
+            using var untrusting = new DockerEngineClient("lab", "lab-tls", endpoint, refused, TimeProvider.System, TimeSpan.FromSeconds(10), "1.47");
             var e = await Assert.ThrowsAsync<CompGridException>(() => untrusting.PingAsync(TimeSpan.FromSeconds(10)));
             Assert.Equal(DockerEngineClient.UnreachableCode, e.Code);
         }

@@ -18,7 +18,7 @@ internal sealed partial class DockerBackendOptionsValidator(string name) : IVali
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     private static partial Regex NodeName();
 
-    public static List<string> Check(string backend, DockerBackendOptions o)
+    private static List<string> Check(string backend, DockerBackendOptions o)
     {
         var p = new List<string>();
         string at = $"Docker backend '{backend}': ";
@@ -64,7 +64,7 @@ internal sealed partial class DockerBackendOptionsValidator(string name) : IVali
         if (o.PidsLimit <= 0) p.Add(at + "PidsLimit must be positive.");
         if (o.MaxLogBytes <= 0) p.Add(at + "MaxLogBytes must be positive.");
         if (o.DefaultImage is { } image && string.IsNullOrWhiteSpace(image)) p.Add(at + "DefaultImage must not be blank (null disables non-container payloads).");
-        foreach (var (n, v) in new[] { ("StopTimeout", o.StopTimeout), ("RequestTimeout", o.RequestTimeout), ("HealthCheckInterval", o.HealthCheckInterval), ("EngineDownAfter", o.EngineDownAfter), ("StatsInterval", o.StatsInterval) })
+        foreach (var (n, v) in new[] { ("StopTimeout", o.StopTimeout), ("RequestTimeout", o.RequestTimeout), ("HealthCheckInterval", o.HealthCheckInterval), ("HealthCheckTimeout", o.HealthCheckTimeout), ("EngineDownAfter", o.EngineDownAfter), ("StatsInterval", o.StatsInterval) })
             if (v <= TimeSpan.Zero) p.Add($"{at}{n} must be positive (got {v}).");
         if (!Version.TryParse(o.MaxApiVersion, out var max)) p.Add(at + $"MaxApiVersion must look like 1.47 (got '{o.MaxApiVersion}').");
         else if (max < DockerEngineClient.ParseVersion(DockerEngineClient.MinimumApiVersion)) p.Add(at + $"MaxApiVersion must be {DockerEngineClient.MinimumApiVersion} or newer (got {o.MaxApiVersion}).");

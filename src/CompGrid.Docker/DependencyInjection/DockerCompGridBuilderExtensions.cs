@@ -45,7 +45,7 @@ public static class DockerCompGridBuilderExtensions
         builder.Services.AddSingleton<IComputeBackend>(sp =>
         {
             var o = sp.GetRequiredService<IOptionsMonitor<DockerBackendOptions>>().Get(name);
-            var logger = (sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger("CompGrid.Docker");
+            var logger = (sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger(CompGrid.Docker.Diagnostics.Log.Category);
             return new DockerComputeBackend(name, o, sp.GetRequiredService<TimeProvider>(), logger);
         });
         return builder;

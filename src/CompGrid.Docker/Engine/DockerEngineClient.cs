@@ -1,20 +1,19 @@
-using System.Globalization;
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Runtime.CompilerServices;
-using System.Text;
-using System.Text.Json;
+using System.Threading.Channels;
+using CompGrid.Docker.Diagnostics;
+using CompGrid.Docker.Jobs;
+using Docker.DotNet;
 using Polly;
-using Polly.Retry;
+using M = Docker.DotNet.Models;
 
 namespace CompGrid.Docker.Engine;
 
 /// <summary>
-/// A small typed client of one Docker engine's HTTP API: unix socket or TCP(+TLS) transport, API version negotiation
-/// (<c>/_ping</c> + <c>/version</c>, floor 1.40, every path prefixed with the negotiated version), error bodies mapped
-/// to <see cref="CompGridException"/> with <see cref="CompGridException.IsTransient"/>, and idempotent reads retried
-/// (Polly) on transient faults.
+/// The package's facade over Docker.DotNet for one engine: API version negotiation (<c>/version</c>, unversioned, then
+/// every call pinned to <c>min(MaxApiVersion, engine's)</c>, never below 1.40), timeouts on the injected
+/// <see cref="TimeProvider"/>, failures mapped to <see cref="CompGridException"/> by <see cref="DockerErrors"/>, and
+/// idempotent reads retried (Polly) on transient faults. Streams from the engine are disposed here or handed to the
+/// caller to dispose; progress and events are reported through a synchronous <see cref="IProgress{T}"/>.
 /// </summary>
 internal sealed class DockerEngineClient : IDisposable
 {
@@ -22,38 +21,29 @@ internal sealed class DockerEngineClient : IDisposable
     public const string MinimumApiVersion = "1.40";
 
     /// <summary>The error code of a connection failure (the engine is down or unreachable).</summary>
-    public const string UnreachableCode = "engine-unreachable";
+    public const string UnreachableCode = DockerErrors.UnreachableCode;
 
-    private static readonly MediaTypeHeaderValue TarMediaType = new("application/x-tar");
-    private static readonly MediaTypeHeaderValue JsonMediaType = new("application/json");
-
-    private readonly HttpClient _http;
+    private readonly DockerTlsOptions? _tls;
     private readonly TimeProvider _time;
     private readonly TimeSpan _requestTimeout;
     private readonly string _maxApiVersion;
     private readonly ResiliencePipeline _retry;
+    private readonly DockerClient _unversioned;
     private readonly SemaphoreSlim _negotiateGate = new(1, 1);
+    private DockerClient? _pinned;
     private string? _apiVersion;
 
-    public DockerEngineClient(string backend, string node, DockerEndpoint endpoint, HttpMessageHandler handler, TimeProvider timeProvider, TimeSpan requestTimeout, string maxApiVersion)
+    public DockerEngineClient(string backend, string node, DockerEndpoint endpoint, DockerTlsOptions? tls, TimeProvider timeProvider, TimeSpan requestTimeout, string maxApiVersion)
     {
         Backend = backend;
         Node = node;
         Endpoint = endpoint;
+        _tls = tls;
         _time = timeProvider;
         _requestTimeout = requestTimeout;
         _maxApiVersion = maxApiVersion;
-        _http = new HttpClient(handler, disposeHandler: true) { BaseAddress = endpoint.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
-        _retry = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
-            .AddRetry(new RetryStrategyOptions
-            {
-                ShouldHandle = new PredicateBuilder().Handle<CompGridException>(e => e.IsTransient),
-                MaxRetryAttempts = 2,
-                Delay = TimeSpan.FromMilliseconds(150),
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = false,
-            })
-            .Build();
+        _retry = DockerResilience.CreateReadPipeline(timeProvider);
+        _unversioned = Build(null);
     }
 
     /// <summary>The backend name (for errors).</summary>
@@ -68,6 +58,15 @@ internal sealed class DockerEngineClient : IDisposable
     /// <summary>The negotiated API version, once negotiated.</summary>
     public string? ApiVersion => _apiVersion;
 
+    private DockerClient Build(Version? apiVersion)
+    {
+        // Timeouts are ours (on the injected clock): Docker.DotNet's own would run on the wall clock.
+        var builder = new DockerClientBuilder().WithEndpoint(Endpoint.ClientUri).WithTimeout(Timeout.InfiniteTimeSpan);
+        if (apiVersion is not null) builder = builder.WithApiVersion(apiVersion);
+        if (Endpoint.UseTls && _tls is not null) builder = builder.WithAuthProvider(EngineTls.Create(_tls));
+        return builder.Build();
+    }
+
     // ---------------------------------------------------------------- negotiation
 
     /// <summary>Negotiates the API version once: <c>min(client max, engine max)</c>, failing below 1.40 or below the engine's minimum.</summary>
@@ -78,12 +77,11 @@ internal sealed class DockerEngineClient : IDisposable
         try
         {
             if (_apiVersion is { } again) return again;
-            string? pingVersion = await CallAsync(HttpMethod.Get, "/_ping", "negotiate", null, null, versioned: false,
-                static (r, _) => Task.FromResult(r.Headers.TryGetValues("Api-Version", out var v) ? v.FirstOrDefault() : null), cancellationToken).ConfigureAwait(false);
-            var version = await CallAsync(HttpMethod.Get, "/version", "negotiate", null, null, versioned: false,
-                static (r, ct) => ReadJsonAsync(r, DockerJsonContext.Default.VersionResponse, ct), cancellationToken).ConfigureAwait(false);
-            _apiVersion = Negotiate(_maxApiVersion, version.ApiVersion ?? pingVersion, version.MinApiVersion, Node, Endpoint.Display);
-            return _apiVersion;
+            var version = await CallAsync("negotiate", null, static (c, ct) => c.System.GetVersionAsync(ct), cancellationToken, versioned: false).ConfigureAwait(false);
+            string chosen = Negotiate(_maxApiVersion, version.APIVersion, version.MinAPIVersion, Node, Endpoint.Display);
+            _pinned = Build(ParseVersion(chosen));
+            _apiVersion = chosen;
+            return chosen;
         }
         finally
         {
@@ -113,187 +111,229 @@ internal sealed class DockerEngineClient : IDisposable
 
     /// <summary>Pings the engine (unversioned <c>/_ping</c>), without retries; throws when unreachable.</summary>
     public Task PingAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
-        CallAsync(HttpMethod.Get, "/_ping", "ping", null, null, versioned: false, static (_, _) => Task.FromResult(true), cancellationToken, timeout: timeout);
+        CallAsync("ping", null, static async (c, ct) => { await c.System.PingAsync(ct).ConfigureAwait(false); return true; }, cancellationToken, timeout, versioned: false);
 
     public Task<VersionResponse> GetVersionAsync(CancellationToken cancellationToken = default) =>
-        ReadAsync("/version", "version", null, DockerJsonContext.Default.VersionResponse, cancellationToken);
+        ReadAsync("version", null, static async (c, ct) =>
+        {
+            var v = await c.System.GetVersionAsync(ct).ConfigureAwait(false);
+            return new VersionResponse { Version = v.Version, ApiVersion = v.APIVersion, MinApiVersion = v.MinAPIVersion, Os = v.Os, Arch = v.Arch };
+        }, cancellationToken);
 
     public Task<InfoResponse> GetInfoAsync(CancellationToken cancellationToken = default) =>
-        ReadAsync("/info", "info", null, DockerJsonContext.Default.InfoResponse, cancellationToken);
+        ReadAsync("info", null, static async (c, ct) => EngineModelMapping.ToInfo(await c.System.GetSystemInfoAsync(ct).ConfigureAwait(false)), cancellationToken);
 
     // ---------------------------------------------------------------- containers
 
-    public Task<ContainerCreateResponse> CreateContainerAsync(string name, ContainerCreateRequest request, string? jobId, CancellationToken cancellationToken = default)
-    {
-        string body = DockerJson.Serialize(request);
-        return CallAsync(HttpMethod.Post, "/containers/create" + Query(("name", name)), "create", jobId,
-            () => new StringContent(body, Encoding.UTF8, JsonMediaType.MediaType!),
-            versioned: true, static (r, ct) => ReadJsonAsync(r, DockerJsonContext.Default.ContainerCreateResponse, ct), cancellationToken);
-    }
+    public Task<ContainerCreateResponse> CreateContainerAsync(string name, ContainerCreateRequest request, string? jobId, CancellationToken cancellationToken = default) =>
+        CallAsync("create", jobId, async (c, ct) =>
+        {
+            var created = await c.Containers.CreateContainerAsync(EngineModelMapping.ToParameters(name, request), ct).ConfigureAwait(false);
+            return new ContainerCreateResponse { Id = created.ID, Warnings = created.Warnings?.ToList() };
+        }, cancellationToken);
 
     /// <summary>Starts a container; true when started, false when it already was (304).</summary>
     public Task<bool> StartContainerAsync(string id, string? jobId, CancellationToken cancellationToken = default) =>
-        CallAsync(HttpMethod.Post, $"/containers/{Escape(id)}/start", "start", jobId, null, versioned: true,
-            static (r, _) => Task.FromResult(r.StatusCode != HttpStatusCode.NotModified), cancellationToken);
+        CallAsync("start", jobId, (c, ct) => c.Containers.StartContainerAsync(id, new M.ContainerStartParameters(), ct), cancellationToken);
 
     /// <summary>Stops a container (SIGTERM, SIGKILL after <paramref name="grace"/>); false when it was not running (304).</summary>
     public Task<bool> StopContainerAsync(string id, TimeSpan grace, string? jobId, CancellationToken cancellationToken = default) =>
-        CallAsync(HttpMethod.Post, $"/containers/{Escape(id)}/stop" + Query(("t", ((int)Math.Ceiling(grace.TotalSeconds)).ToString(CultureInfo.InvariantCulture))), "stop", jobId, null, versioned: true,
-            static (r, _) => Task.FromResult(r.StatusCode != HttpStatusCode.NotModified), cancellationToken, timeout: _requestTimeout + grace);
+        CallAsync("stop", jobId, (c, ct) => c.Containers.StopContainerAsync(id, new M.ContainerStopParameters { WaitBeforeKillSeconds = (uint)Math.Ceiling(grace.TotalSeconds) }, ct),
+            cancellationToken, _requestTimeout + grace);
 
     /// <summary>Sends a signal; false when the container is not running (409).</summary>
-    public Task<bool> KillContainerAsync(string id, string signal, string? jobId, CancellationToken cancellationToken = default) =>
-        CallAsync(HttpMethod.Post, $"/containers/{Escape(id)}/kill" + Query(("signal", signal)), "kill", jobId, null, versioned: true,
-            static (r, _) => Task.FromResult(r.StatusCode != HttpStatusCode.Conflict), cancellationToken, accept: [HttpStatusCode.Conflict]);
-
-    /// <summary>Removes a container (and its anonymous volumes with <paramref name="volumes"/>); false when it did not exist.</summary>
-    public Task<bool> RemoveContainerAsync(string id, bool force, bool volumes, string? jobId, CancellationToken cancellationToken = default) =>
-        CallAsync(HttpMethod.Delete, $"/containers/{Escape(id)}" + Query(("force", force ? "1" : "0"), ("v", volumes ? "1" : "0")), "remove", jobId, null, versioned: true,
-            static (r, _) => Task.FromResult(r.StatusCode != HttpStatusCode.NotFound), cancellationToken, accept: [HttpStatusCode.NotFound]);
-
-    /// <summary>Inspects a container by id or name; null when it does not exist.</summary>
-    public Task<ContainerInspect?> InspectContainerAsync(string idOrName, string? jobId, CancellationToken cancellationToken = default) =>
-        ReadOrNullAsync($"/containers/{Escape(idOrName)}/json", "inspect", jobId, DockerJsonContext.Default.ContainerInspect, cancellationToken);
-
-    /// <summary>Lists containers carrying every label in <paramref name="labels"/> (<c>key=value</c>, or <c>key</c> for presence).</summary>
-    public async Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(IEnumerable<string> labels, bool all, CancellationToken cancellationToken = default)
+    public async Task<bool> KillContainerAsync(string id, string signal, string? jobId, CancellationToken cancellationToken = default)
     {
-        string filters = DockerJson.Serialize(new Dictionary<string, string[]> { ["label"] = labels.ToArray() });
-        return await ReadAsync("/containers/json" + Query(("all", all ? "1" : "0"), ("filters", filters)), "list", null,
-            DockerJsonContext.Default.IReadOnlyListContainerSummary, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>Waits until the container is not running; returns its exit code (no timeout).</summary>
-    public async Task<WaitResponse> WaitContainerAsync(string id, string condition, string? jobId, CancellationToken cancellationToken = default)
-    {
-        using var response = await OpenAsync(HttpMethod.Post, $"/containers/{Escape(id)}/wait" + Query(("condition", condition)), "wait", jobId, null, cancellationToken).ConfigureAwait(false);
-        return await ReadJsonAsync(response, DockerJsonContext.Default.WaitResponse, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>Reads a container's logs so far (demultiplexed unless <paramref name="tty"/>).</summary>
-    public async Task<JobLogs> GetLogsAsync(string id, bool tty, int maxBytes, string? jobId, CancellationToken cancellationToken = default)
-    {
-        using var response = await OpenAsync(HttpMethod.Get, $"/containers/{Escape(id)}/logs" + Query(("stdout", "1"), ("stderr", "1"), ("follow", "0")), "logs", jobId, null, cancellationToken).ConfigureAwait(false);
-        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        await using (stream.ConfigureAwait(false))
+        try
         {
-            if (!tty) return await MultiplexedStreamReader.ReadLogsAsync(stream, maxBytes, cancellationToken).ConfigureAwait(false);
-            using var reader = new StreamReader(stream, Encoding.UTF8);
-            string text = await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
-            return new JobLogs { StandardOutput = text.Length > maxBytes ? text[..maxBytes] : text, Truncated = text.Length > maxBytes };
+            return await CallAsync("kill", jobId, async (c, ct) => { await c.Containers.KillContainerAsync(id, new M.ContainerKillParameters { Signal = signal }, ct).ConfigureAwait(false); return true; }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CompGridException e) when (e.Code == "docker-409")
+        {
+            return false;
         }
     }
 
-    /// <summary>Follows a container's logs (multiplexed frames) until it ends or <paramref name="cancellationToken"/> fires.</summary>
+    /// <summary>Removes a container (and its anonymous volumes with <paramref name="volumes"/>); false when it did not exist.</summary>
+    public async Task<bool> RemoveContainerAsync(string id, bool force, bool volumes, string? jobId, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await CallAsync("remove", jobId, async (c, ct) =>
+            {
+                await c.Containers.RemoveContainerAsync(id, new M.ContainerRemoveParameters { Force = force, RemoveVolumes = volumes }, ct).ConfigureAwait(false);
+                return true;
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CompGridException e) when (e.Code == "docker-404")
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Inspects a container by id or name; null when it does not exist.</summary>
+    public Task<ContainerInspect?> InspectContainerAsync(string idOrName, string? jobId, CancellationToken cancellationToken = default) =>
+        ReadOrNullAsync("inspect", jobId, async (c, ct) => EngineModelMapping.ToInspect(await c.Containers.InspectContainerAsync(idOrName, ct).ConfigureAwait(false)), cancellationToken);
+
+    /// <summary>Lists containers carrying every label in <paramref name="labels"/> (<c>key=value</c>, or <c>key</c> for presence).</summary>
+    public Task<IReadOnlyList<ContainerSummary>> ListContainersAsync(IEnumerable<string> labels, bool all, CancellationToken cancellationToken = default)
+    {
+        var filters = EngineModelMapping.ToFilters(new Dictionary<string, string[]> { ["label"] = labels.ToArray() });
+        return ReadAsync<IReadOnlyList<ContainerSummary>>("list", null, async (c, ct) =>
+            (await c.Containers.ListContainersAsync(new M.ContainersListParameters { All = all, Filters = filters }, ct).ConfigureAwait(false))
+                .Select(EngineModelMapping.ToSummary).ToList(), cancellationToken);
+    }
+
+    /// <summary>Waits until the container is not running; returns its exit code (no timeout).</summary>
+    public Task<WaitResponse> WaitContainerAsync(string id, string? jobId, CancellationToken cancellationToken = default) =>
+        CallAsync("wait", jobId, async (c, ct) =>
+        {
+            var w = await c.Containers.WaitContainerAsync(id, ct).ConfigureAwait(false);
+            return new WaitResponse { StatusCode = (int)w.StatusCode, Error = w.Error?.Message is { } m ? new WaitError { Message = m } : null };
+        }, cancellationToken, Timeout.InfiniteTimeSpan);
+
+    /// <summary>Reads a container's logs so far, keeping at most <paramref name="maxBytes"/> per stream.</summary>
+    public Task<JobLogs> GetLogsAsync(string id, int maxBytes, string? jobId, CancellationToken cancellationToken = default) =>
+        CallAsync("logs", jobId, async (c, ct) =>
+        {
+            using var stream = await c.Containers.GetContainerLogsAsync(id, new M.ContainerLogsParameters { ShowStdout = true, ShowStderr = true, Follow = false }, ct).ConfigureAwait(false);
+            return await LogReader.ReadAsync(stream, maxBytes, ct).ConfigureAwait(false);
+        }, cancellationToken);
+
+    /// <summary>Follows a container's logs until it ends or <paramref name="cancellationToken"/> fires.</summary>
     public async IAsyncEnumerable<StreamFrame> FollowLogsAsync(string id, string? jobId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        using var response = await OpenAsync(HttpMethod.Get, $"/containers/{Escape(id)}/logs" + Query(("stdout", "1"), ("stderr", "1"), ("follow", "1")), "logs", jobId, null, cancellationToken).ConfigureAwait(false);
-        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        await using (stream.ConfigureAwait(false))
+        var stream = await CallAsync("logs", jobId, (c, ct) => c.Containers.GetContainerLogsAsync(id, new M.ContainerLogsParameters { ShowStdout = true, ShowStderr = true, Follow = true }, ct),
+            cancellationToken).ConfigureAwait(false);
+        using (stream)
         {
-            await foreach (var frame in MultiplexedStreamReader.ReadFramesAsync(stream, cancellationToken).ConfigureAwait(false))
+            await foreach (var frame in LogReader.FramesAsync(stream, cancellationToken).ConfigureAwait(false))
                 yield return frame;
         }
     }
 
     /// <summary>One stats sample (<c>stream=false&amp;one-shot=true</c>); null when the container does not exist.</summary>
     public Task<ContainerStats?> GetStatsAsync(string id, string? jobId, CancellationToken cancellationToken = default) =>
-        ReadOrNullAsync($"/containers/{Escape(id)}/stats" + Query(("stream", "false"), ("one-shot", "true")), "stats", jobId, DockerJsonContext.Default.ContainerStats, cancellationToken);
+        ReadOrNullAsync("stats", jobId, async (c, ct) =>
+        {
+            M.ContainerStatsResponse? sample = null;
+            await c.Containers.GetContainerStatsAsync(id, new M.ContainerStatsParameters { Stream = false, OneShot = true }, new SyncProgress<M.ContainerStatsResponse>(s => sample ??= s), ct).ConfigureAwait(false);
+            return sample is null ? null : EngineModelMapping.ToStats(sample);
+        }, cancellationToken);
 
     // ---------------------------------------------------------------- events
 
-    /// <summary>Streams events matching <paramref name="filters"/> (JSON objects, one per line) until cancelled or the connection drops.</summary>
+    /// <summary>Streams events matching <paramref name="filters"/> until cancelled or the connection drops.</summary>
     public async IAsyncEnumerable<DockerEvent> MonitorEventsAsync(IReadOnlyDictionary<string, string[]> filters, long? sinceUnixSeconds, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        string query = Query(("filters", DockerJson.Serialize(new Dictionary<string, string[]>(filters))),
-            ("since", sinceUnixSeconds?.ToString(CultureInfo.InvariantCulture)));
-        using var response = await OpenAsync(HttpMethod.Get, "/events" + query, "events", null, null, cancellationToken).ConfigureAwait(false);
-        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        await using (stream.ConfigureAwait(false))
+        var client = await PinnedAsync(cancellationToken).ConfigureAwait(false);
+        var channel = Channel.CreateUnbounded<DockerEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var parameters = new M.ContainerEventsParameters
         {
-            await foreach (var ev in ReadJsonLinesAsync(stream, DockerJsonContext.Default.DockerEvent, cancellationToken).ConfigureAwait(false))
+            Filters = EngineModelMapping.ToFilters(filters),
+            Since = sinceUnixSeconds?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // The progress runs on the reading thread, so events enter the channel in the engine's order.
+        var monitor = PumpAsync();
+        try
+        {
+            await foreach (var ev in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
                 yield return ev;
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            try { await monitor.ConfigureAwait(false); }
+            catch (OperationCanceledException) { }
+        }
+
+        async Task PumpAsync()
+        {
+            try
+            {
+                await Map("events", null, () => client.System.MonitorEventsAsync(parameters,
+                    new SyncProgress<M.Message>(m => channel.Writer.TryWrite(EngineModelMapping.ToEvent(m))), stop.Token), stop.Token).ConfigureAwait(false);
+                channel.Writer.TryComplete();
+            }
+            catch (Exception e)
+            {
+                channel.Writer.TryComplete(e);
+            }
         }
     }
 
     // ---------------------------------------------------------------- images
 
     public Task<IReadOnlyList<ImageSummary>> ListImagesAsync(CancellationToken cancellationToken = default) =>
-        ReadAsync("/images/json", "images", null, DockerJsonContext.Default.IReadOnlyListImageSummary, cancellationToken);
+        ReadAsync<IReadOnlyList<ImageSummary>>("images", null, static async (c, ct) =>
+            (await c.Images.ListImagesAsync(new M.ImagesListParameters(), ct).ConfigureAwait(false))
+                .Select(i => new ImageSummary { Id = i.ID, RepoTags = i.RepoTags?.ToList(), Size = i.Size, Created = new DateTimeOffset(i.Created).ToUnixTimeSeconds() }).ToList(), cancellationToken);
 
     /// <summary>Inspects an image; null when the engine does not have it.</summary>
     public Task<ImageInspect?> InspectImageAsync(string image, CancellationToken cancellationToken = default) =>
-        ReadOrNullAsync($"/images/{EscapePath(image)}/json", "inspect-image", null, DockerJsonContext.Default.ImageInspect, cancellationToken);
+        ReadOrNullAsync("inspect-image", null, async (c, ct) =>
+        {
+            var i = await c.Images.InspectImageAsync(image, ct).ConfigureAwait(false);
+            return new ImageInspect { Id = i.ID, RepoTags = i.RepoTags?.ToList(), Size = i.Size };
+        }, cancellationToken);
 
     /// <summary>Imports a root filesystem tarball as <paramref name="repository"/>:<paramref name="tag"/>; returns the last status (the image id).</summary>
-    public async Task<string?> ImportImageAsync(Stream rootfsTar, string repository, string tag, IEnumerable<string> changes, CancellationToken cancellationToken = default)
+    public Task<string?> ImportImageAsync(Stream rootfsTar, string repository, string tag, IEnumerable<string> changes, CancellationToken cancellationToken = default)
     {
-        var query = new List<(string, string?)> { ("fromSrc", "-"), ("repo", repository), ("tag", tag) };
-        query.AddRange(changes.Select(c => ("changes", (string?)c)));
-        using var response = await OpenAsync(HttpMethod.Post, "/images/create" + Query([.. query]), "import-image", null,
-            () => new StreamContent(rootfsTar) { Headers = { ContentType = TarMediaType } }, cancellationToken).ConfigureAwait(false);
-        return await ReadProgressAsync(response, "import-image", null, cancellationToken).ConfigureAwait(false);
+        var parameters = new M.ImagesCreateParameters { FromSrc = "-", Repo = repository, Tag = tag, Changes = changes.ToList() };
+        return ProgressAsync("import-image", null, (c, progress, ct) => c.Images.CreateImageAsync(parameters, rootfsTar, null, progress, ct), cancellationToken);
     }
 
-    /// <summary>Pulls an image; errors reported inside the 200 progress stream (<c>errorDetail</c>) are thrown.</summary>
-    public async Task PullImageAsync(string image, DockerRegistryCredential? credential, string? jobId, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Pulls an image; errors reported inside the 200 progress stream are thrown. <paramref name="credential"/> is sent
+    /// as the pull's registry auth (it must be the image's own registry's: see <see cref="ImageReference.CredentialFor"/>).
+    /// </summary>
+    public Task PullImageAsync(string image, DockerRegistryCredential? credential, string? jobId, CancellationToken cancellationToken = default)
     {
-        var (name, tag) = SplitImage(image);
-        string? registryAuth = credential is null ? null : Convert.ToBase64String(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string>
+        var (name, tag) = ImageReference.Split(image);
+        var parameters = new M.ImagesCreateParameters { FromImage = name, Tag = tag };
+        var auth = credential is null ? null : new M.AuthConfig
         {
-            ["username"] = credential.Username ?? "", ["password"] = credential.Password ?? "", ["identitytoken"] = credential.IdentityToken ?? "", ["serveraddress"] = credential.Registry,
-        }, DockerJsonContext.Default.DictionaryStringString)).Replace('+', '-').Replace('/', '_');
-        var headers = registryAuth is null ? null : new Dictionary<string, string> { ["X-Registry-Auth"] = registryAuth };
-        using var response = await OpenAsync(HttpMethod.Post, "/images/create" + Query(("fromImage", name), ("tag", tag)), $"pull of '{image}'", jobId, null, cancellationToken, headers).ConfigureAwait(false);
-        await ReadProgressAsync(response, $"pull of '{image}'", jobId, cancellationToken).ConfigureAwait(false);
+            Username = credential.Username,
+            Password = credential.Password,
+            IdentityToken = credential.IdentityToken,
+            ServerAddress = credential.Registry,
+        };
+        return ProgressAsync($"pull of '{image}'", jobId, (c, progress, ct) => c.Images.CreateImageAsync(parameters, auth, progress, ct), cancellationToken);
     }
 
-    /// <summary>Splits <c>repo[:tag|@digest]</c> into name and tag (default <c>latest</c>), keeping registry ports intact.</summary>
-    internal static (string Name, string Tag) SplitImage(string image)
+    /// <summary>Runs a call reporting JSON progress; throws the first error reported in it; returns the last status.</summary>
+    private async Task<string?> ProgressAsync(string operation, string? jobId, Func<IDockerClient, IProgress<M.JSONMessage>, CancellationToken, Task> call, CancellationToken cancellationToken)
     {
-        int at = image.IndexOf('@', StringComparison.Ordinal);
-        if (at >= 0) return (image[..at], image[(at + 1)..]);
-        int slash = image.LastIndexOf('/');
-        int colon = image.LastIndexOf(':');
-        return colon > slash ? (image[..colon], image[(colon + 1)..]) : (image, "latest");
-    }
-
-    /// <summary>Reads a progress stream to its end; throws the first <c>errorDetail</c>/<c>error</c>; returns the last status.</summary>
-    internal async Task<string?> ReadProgressAsync(HttpResponseMessage response, string operation, string? jobId, CancellationToken cancellationToken)
-    {
-        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        await using (stream.ConfigureAwait(false))
+        string? last = null, error = null;
+        var progress = new SyncProgress<M.JSONMessage>(m =>
         {
-            string? last = null;
-            await foreach (var message in ReadJsonLinesAsync(stream, DockerJsonContext.Default.ProgressMessage, cancellationToken).ConfigureAwait(false))
-            {
-                string? error = message.ErrorDetail?.Message ?? message.Error;
-                if (error is not null)
-                {
-                    bool transient = error.Contains("timeout", StringComparison.OrdinalIgnoreCase) || error.Contains("TLS handshake", StringComparison.OrdinalIgnoreCase)
-                        || error.Contains("too many requests", StringComparison.OrdinalIgnoreCase) || error.Contains("connection reset", StringComparison.OrdinalIgnoreCase);
-                    throw new CompGridException($"Docker engine '{Node}' ({Endpoint.Display}): {operation} failed: {error}")
-                    { Backend = Backend, Operation = operation.Split(' ')[0], JobId = jobId, IsTransient = transient, Code = "docker-stream-error" };
-                }
-                last = message.Status ?? last;
-            }
-            return last;
-        }
+            if (m.Error?.Message is { Length: > 0 } e) error ??= e;
+            last = m.Status ?? last;
+        });
+        await CallAsync(operation, jobId, async (c, ct) => { await call(c, progress, ct).ConfigureAwait(false); return true; }, cancellationToken, Timeout.InfiniteTimeSpan).ConfigureAwait(false);
+        if (error is not null) throw DockerErrors.FromStream(error, Backend, Node, Endpoint.Display, operation, jobId);
+        return last;
     }
 
     // ---------------------------------------------------------------- archives
 
     /// <summary>Extracts a tar stream into <paramref name="path"/> (an existing directory) of a container.</summary>
-    public Task PutArchiveAsync(string id, string path, Func<HttpContent> tar, string? jobId, CancellationToken cancellationToken = default) =>
-        CallAsync(HttpMethod.Put, $"/containers/{Escape(id)}/archive" + Query(("path", path), ("noOverwriteDirNonDir", "true")), "stage-in", jobId, tar, versioned: true,
-            static (_, _) => Task.FromResult(true), cancellationToken, timeout: Timeout.InfiniteTimeSpan);
+    public Task PutArchiveAsync(string id, string path, Stream tar, string? jobId, CancellationToken cancellationToken = default) =>
+        CallAsync("stage-in", jobId, async (c, ct) =>
+        {
+            await c.Containers.ExtractArchiveToContainerAsync(id, new M.CopyToContainerParameters { Path = path, AllowOverwriteDirWithFile = false }, tar, ct).ConfigureAwait(false);
+            return true;
+        }, cancellationToken, Timeout.InfiniteTimeSpan);
 
-    /// <summary>Opens a tar of <paramref name="path"/> in a container; null when the path (or container) does not exist. Dispose the response.</summary>
-    public async Task<HttpResponseMessage?> GetArchiveAsync(string id, string path, string? jobId, CancellationToken cancellationToken = default)
+    /// <summary>Opens a tar of <paramref name="path"/> in a container; null when the path (or container) does not exist. Dispose the stream.</summary>
+    public async Task<Stream?> GetArchiveAsync(string id, string path, string? jobId, CancellationToken cancellationToken = default)
     {
         try
         {
-            return await OpenAsync(HttpMethod.Get, $"/containers/{Escape(id)}/archive" + Query(("path", path)), "stage-out", jobId, null, cancellationToken).ConfigureAwait(false);
+            var response = await CallAsync("stage-out", jobId, (c, ct) => c.Containers.GetArchiveFromContainerAsync(id, new M.ContainerPathStatParameters { Path = path }, false, ct), cancellationToken).ConfigureAwait(false);
+            return response.Stream;
         }
         catch (CompGridException e) when (e.Code == "docker-404")
         {
@@ -303,166 +343,79 @@ internal sealed class DockerEngineClient : IDisposable
 
     /// <summary>Stats a path in a container (HEAD archive); null when it does not exist.</summary>
     public Task<PathStat?> StatPathAsync(string id, string path, string? jobId, CancellationToken cancellationToken = default) =>
-        CallAsync(HttpMethod.Head, $"/containers/{Escape(id)}/archive" + Query(("path", path)), "stat", jobId, null, versioned: true,
-            static (r, _) =>
-            {
-                if (r.StatusCode == HttpStatusCode.NotFound) return Task.FromResult<PathStat?>(null);
-                if (!r.Headers.TryGetValues("X-Docker-Container-Path-Stat", out var values)) return Task.FromResult<PathStat?>(new PathStat());
-                byte[] json = Convert.FromBase64String(values.First());
-                return Task.FromResult(JsonSerializer.Deserialize(json, DockerJsonContext.Default.PathStat));
-            }, cancellationToken, accept: [HttpStatusCode.NotFound]);
+        ReadOrNullAsync("stat", jobId, async (c, ct) =>
+        {
+            var response = await c.Containers.GetArchiveFromContainerAsync(id, new M.ContainerPathStatParameters { Path = path }, true, ct).ConfigureAwait(false);
+            response.Stream?.Dispose();
+            var s = response.Stat;
+            return s is null ? new PathStat() : new PathStat { Name = s.Name, Size = s.Size, Mode = s.Mode, LinkTarget = s.LinkTarget };
+        }, cancellationToken);
 
     // ---------------------------------------------------------------- plumbing
 
-    private Task<T> ReadAsync<T>(string path, string operation, string? jobId, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken cancellationToken) =>
-        _retry.ExecuteAsync(async ct => await CallAsync(HttpMethod.Get, path, operation, jobId, null, versioned: true,
-            (r, c) => ReadJsonAsync(r, type, c), ct).ConfigureAwait(false), cancellationToken).AsTask();
-
-    private Task<T?> ReadOrNullAsync<T>(string path, string operation, string? jobId, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken cancellationToken) where T : class =>
-        _retry.ExecuteAsync(async ct => await CallAsync(HttpMethod.Get, path, operation, jobId, null, versioned: true,
-            async (r, c) => r.StatusCode == HttpStatusCode.NotFound ? null : await ReadJsonAsync(r, type, c).ConfigureAwait(false), ct, accept: [HttpStatusCode.NotFound]).ConfigureAwait(false),
-            cancellationToken).AsTask();
-
-    /// <summary>Sends one request and reads its response within the request timeout; non-success statuses throw unless accepted.</summary>
-    private async Task<T> CallAsync<T>(HttpMethod method, string path, string operation, string? jobId, Func<HttpContent>? content, bool versioned,
-        Func<HttpResponseMessage, CancellationToken, Task<T>> read, CancellationToken cancellationToken, TimeSpan? timeout = null, HttpStatusCode[]? accept = null)
+    private async Task<DockerClient> PinnedAsync(CancellationToken cancellationToken)
     {
-        string uri = versioned ? $"v{await NegotiateAsync(cancellationToken).ConfigureAwait(false)}{path}" : path.TrimStart('/');
+        await NegotiateAsync(cancellationToken).ConfigureAwait(false);
+        return _pinned!;
+    }
+
+    private Task<T> ReadAsync<T>(string operation, string? jobId, Func<IDockerClient, CancellationToken, Task<T>> call, CancellationToken cancellationToken) =>
+        _retry.ExecuteAsync(async ct => await CallAsync(operation, jobId, call, ct).ConfigureAwait(false), cancellationToken).AsTask();
+
+    private async Task<T?> ReadOrNullAsync<T>(string operation, string? jobId, Func<IDockerClient, CancellationToken, Task<T?>> call, CancellationToken cancellationToken) where T : class
+    {
+        try
+        {
+            return await ReadAsync(operation, jobId, call, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CompGridException e) when (e.Code == "docker-404")
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Runs one Engine API call within its timeout (the request timeout unless given), mapping its failures.</summary>
+    private async Task<T> CallAsync<T>(string operation, string? jobId, Func<IDockerClient, CancellationToken, Task<T>> call, CancellationToken cancellationToken,
+        TimeSpan? timeout = null, bool versioned = true)
+    {
+        var client = versioned ? await PinnedAsync(cancellationToken).ConfigureAwait(false) : _unversioned;
         var limit = timeout ?? _requestTimeout;
         using var timeoutCts = limit == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(limit, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token);
         try
         {
-            using var request = new HttpRequestMessage(method, uri) { Content = content?.Invoke() };
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode && response.StatusCode != HttpStatusCode.NotModified && (accept is null || Array.IndexOf(accept, response.StatusCode) < 0))
-                throw await ToExceptionAsync(response, operation, jobId, linked.Token).ConfigureAwait(false);
-            return await read(response, linked.Token).ConfigureAwait(false);
+            return await Map(operation, jobId, () => call(client, linked.Token), cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (timeoutCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw new CompGridException($"Docker engine '{Node}' ({Endpoint.Display}): {operation} timed out after {limit}.")
-            { Backend = Backend, Operation = operation, JobId = jobId, IsTransient = true, Code = "engine-timeout" };
-        }
-        catch (Exception e) when (IsConnectionFailure(e) && !cancellationToken.IsCancellationRequested)
-        {
-            throw Unreachable(operation, jobId, e);
+            throw DockerErrors.Timeout(Backend, Node, Endpoint.Display, operation, jobId, limit);
         }
     }
 
-    /// <summary>Sends a request for a streaming endpoint: the timeout covers only the response headers. Dispose the response.</summary>
-    private async Task<HttpResponseMessage> OpenAsync(HttpMethod method, string path, string operation, string? jobId, Func<HttpContent>? content, CancellationToken cancellationToken,
-        IReadOnlyDictionary<string, string>? headers = null)
+    private Task Map(string operation, string? jobId, Func<Task> call, CancellationToken cancellationToken) =>
+        Map(operation, jobId, async () => { await call().ConfigureAwait(false); return true; }, cancellationToken);
+
+    /// <summary>Maps Docker.DotNet's failures: API errors by status, transport failures to <see cref="UnreachableCode"/>.</summary>
+    private async Task<T> Map<T>(string operation, string? jobId, Func<Task<T>> call, CancellationToken cancellationToken)
     {
-        string uri = $"v{await NegotiateAsync(cancellationToken).ConfigureAwait(false)}{path}";
-        using var timeoutCts = new CancellationTokenSource(_requestTimeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token);
-        HttpResponseMessage? response = null;
         try
         {
-            using var request = new HttpRequestMessage(method, uri) { Content = content?.Invoke() };
-            foreach (var (k, v) in headers ?? new Dictionary<string, string>()) request.Headers.TryAddWithoutValidation(k, v);
-            // The linked token only bounds the wait for headers; the body is read with the caller's token.
-            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, content is null ? linked.Token : cancellationToken).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode)
-                throw await ToExceptionAsync(response, operation, jobId, linked.Token).ConfigureAwait(false);
-            var ok = response;
-            response = null;
-            return ok;
+            return await call().ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (timeoutCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (DockerApiException e)
         {
-            throw new CompGridException($"Docker engine '{Node}' ({Endpoint.Display}): {operation} timed out after {_requestTimeout}.")
-            { Backend = Backend, Operation = operation, JobId = jobId, IsTransient = true, Code = "engine-timeout" };
+            throw DockerErrors.FromApi(e, Backend, Node, Endpoint.Display, operation, jobId);
         }
-        catch (Exception e) when (IsConnectionFailure(e) && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (DockerErrors.IsConnectionFailure(e) && !cancellationToken.IsCancellationRequested)
         {
-            throw Unreachable(operation, jobId, e);
-        }
-        finally
-        {
-            response?.Dispose();
+            throw DockerErrors.Unreachable(Backend, Node, Endpoint.Display, operation, jobId, e);
         }
     }
-
-    private CompGridException Unreachable(string operation, string? jobId, Exception cause) =>
-        new($"Docker engine '{Node}' ({Endpoint.Display}) is unreachable: {Innermost(cause).Message}", cause)
-        { Backend = Backend, Operation = operation, JobId = jobId, IsTransient = true, Code = UnreachableCode };
-
-    internal static bool IsConnectionFailure(Exception e) => e is HttpRequestException or SocketException or IOException;
-
-    private static Exception Innermost(Exception e)
-    {
-        while (e.InnerException is not null) e = e.InnerException;
-        return e;
-    }
-
-    /// <summary>Maps an error response (JSON <c>{"message": …}</c>) to a <see cref="CompGridException"/>.</summary>
-    internal async Task<CompGridException> ToExceptionAsync(HttpResponseMessage response, string operation, string? jobId, CancellationToken cancellationToken)
-    {
-        string body = "";
-        try { body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false); }
-        catch (Exception e) when (IsConnectionFailure(e)) { }
-        return ToException((int)response.StatusCode, body, Backend, Node, Endpoint.Display, operation, jobId);
-    }
-
-    internal static CompGridException ToException(int status, string body, string backend, string node, string endpoint, string operation, string? jobId)
-    {
-        string message = body.Trim();
-        try
-        {
-            if (message.StartsWith('{') && JsonSerializer.Deserialize(message, DockerJsonContext.Default.ErrorResponse)?.Message is { } m) message = m;
-        }
-        catch (JsonException) { }
-        if (message.Length == 0) message = "(no message)";
-        bool transient = status is 408 or 429 or 502 or 503 or 504
-            || (status == 500 && (message.Contains("timeout", StringComparison.OrdinalIgnoreCase) || message.Contains("temporar", StringComparison.OrdinalIgnoreCase)
-                                  || message.Contains("connection refused", StringComparison.OrdinalIgnoreCase)));
-        return new CompGridException($"Docker engine '{node}' ({endpoint}): {operation} failed with HTTP {status}: {message}")
-        { Backend = backend, Operation = operation.Split(' ')[0], JobId = jobId, IsTransient = transient, Code = "docker-" + status.ToString(CultureInfo.InvariantCulture) };
-    }
-
-    internal static async Task<T> ReadJsonAsync<T>(HttpResponseMessage response, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken cancellationToken)
-    {
-        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        await using (stream.ConfigureAwait(false))
-        {
-            return await JsonSerializer.DeserializeAsync(stream, type, cancellationToken).ConfigureAwait(false)
-                   ?? throw new CompGridException("The Docker engine returned an empty JSON body.") { Operation = "read" };
-        }
-    }
-
-    /// <summary>Reads newline-delimited JSON (also tolerating RFC 7464 record separators and blank lines).</summary>
-    internal static async IAsyncEnumerable<T> ReadJsonLinesAsync<T>(Stream stream, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, leaveOpen: true);
-        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
-        {
-            line = line.Trim('\u001e', ' ', '\r', '\t');
-            if (line.Length == 0) continue;
-            var value = JsonSerializer.Deserialize(line, type);
-            if (value is not null) yield return value;
-        }
-    }
-
-    internal static string Query(params (string Key, string? Value)[] pairs)
-    {
-        var sb = new StringBuilder();
-        foreach (var (key, value) in pairs)
-        {
-            if (value is null) continue;
-            sb.Append(sb.Length == 0 ? '?' : '&').Append(Uri.EscapeDataString(key)).Append('=').Append(Uri.EscapeDataString(value));
-        }
-        return sb.ToString();
-    }
-
-    private static string Escape(string segment) => Uri.EscapeDataString(segment);
-
-    private static string EscapePath(string path) => string.Join('/', path.Split('/').Select(Uri.EscapeDataString));
 
     public void Dispose()
     {
-        _http.Dispose();
+        _pinned?.Dispose();
+        _unversioned.Dispose();
         _negotiateGate.Dispose();
     }
 }

@@ -3,7 +3,8 @@ using System.Text.Json.Serialization;
 
 namespace CompGrid.Docker.Engine;
 
-// Engine API DTOs holding only what CompGrid reads or sends (names as in the Engine API swagger).
+// The facade's own view of the Engine API: only what CompGrid reads or sends (names as in the Engine API swagger),
+// so the rest of the package does not depend on Docker.DotNet's model types. EngineModelMapping converts.
 
 internal sealed record VersionResponse
 {
@@ -22,11 +23,6 @@ internal sealed record InfoResponse
     public string? ServerVersion { get; init; }
     public string? CgroupVersion { get; init; }
     public bool LiveRestoreEnabled { get; init; }
-}
-
-internal sealed record ErrorResponse
-{
-    [JsonPropertyName("message")] public string? Message { get; init; }
 }
 
 internal sealed record DeviceRequest
@@ -204,21 +200,6 @@ internal sealed record ImageInspect
     public long Size { get; init; }
 }
 
-internal sealed record ErrorDetail
-{
-    [JsonPropertyName("code")] public int? Code { get; init; }
-    [JsonPropertyName("message")] public string? Message { get; init; }
-}
-
-/// <summary>One line of a pull/import/load progress stream.</summary>
-internal sealed record ProgressMessage
-{
-    [JsonPropertyName("status")] public string? Status { get; init; }
-    [JsonPropertyName("id")] public string? Id { get; init; }
-    [JsonPropertyName("errorDetail")] public ErrorDetail? ErrorDetail { get; init; }
-    [JsonPropertyName("error")] public string? Error { get; init; }
-}
-
 /// <summary>The <c>X-Docker-Container-Path-Stat</c> header of the archive API.</summary>
 internal sealed record PathStat
 {
@@ -232,22 +213,7 @@ internal sealed record PathStat
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, NumberHandling = JsonNumberHandling.AllowReadingFromString)]
-[JsonSerializable(typeof(VersionResponse))]
-[JsonSerializable(typeof(InfoResponse))]
-[JsonSerializable(typeof(ErrorResponse))]
 [JsonSerializable(typeof(ContainerCreateRequest))]
-[JsonSerializable(typeof(ContainerCreateResponse))]
-[JsonSerializable(typeof(ContainerInspect))]
-[JsonSerializable(typeof(IReadOnlyList<ContainerSummary>))]
-[JsonSerializable(typeof(WaitResponse))]
-[JsonSerializable(typeof(ContainerStats))]
-[JsonSerializable(typeof(DockerEvent))]
-[JsonSerializable(typeof(IReadOnlyList<ImageSummary>))]
-[JsonSerializable(typeof(ImageInspect))]
-[JsonSerializable(typeof(ProgressMessage))]
-[JsonSerializable(typeof(PathStat))]
-[JsonSerializable(typeof(Dictionary<string, string[]>))]
-[JsonSerializable(typeof(Dictionary<string, string>))]
 [JsonSerializable(typeof(List<StagingLabel>))]
 internal sealed partial class DockerJsonContext : JsonSerializerContext;
 
@@ -258,3 +224,14 @@ internal static class DockerJson
 {
     public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, typeof(T), DockerJsonContext.Default);
 }
+
+/// <summary>The stream a frame of a multiplexed logs stream belongs to.</summary>
+internal enum StreamKind : byte
+{
+    Stdin = 0,
+    Stdout = 1,
+    Stderr = 2,
+}
+
+/// <summary>One chunk of a container's output.</summary>
+internal readonly record struct StreamFrame(StreamKind Kind, ReadOnlyMemory<byte> Payload);

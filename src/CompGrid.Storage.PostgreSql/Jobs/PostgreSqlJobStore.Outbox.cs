@@ -28,21 +28,21 @@ public sealed partial class PostgreSqlJobStore
         using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
         using var cmd = new NpgsqlCommand($"""
             WITH due AS (
-                SELECT seq FROM {_s}.notification_outbox
+                SELECT seq, next_attempt_at AS was FROM {_s}.notification_outbox
                 WHERE state = 'Pending' AND next_attempt_at <= $1
                 ORDER BY next_attempt_at, seq LIMIT $3
                 FOR UPDATE SKIP LOCKED)
             UPDATE {_s}.notification_outbox o SET next_attempt_at = $2 FROM due WHERE o.seq = due.seq
-            RETURNING o.seq, {string.Join(", ", OutboxColumns.Split(", ").Select(col => "o." + col))}
+            RETURNING due.was, o.seq, {string.Join(", ", OutboxColumns.Split(", ").Select(col => "o." + col))}
             """, c);
         cmd.Parameters.AddWithValue(now.ToUniversalTime());
         cmd.Parameters.AddWithValue(claimUntil.ToUniversalTime());
         cmd.Parameters.AddWithValue((long)limit);
-        var claimed = new List<(long Seq, OutboxMessage Message)>();
+        var claimed = new List<(DateTimeOffset Was, long Seq, OutboxMessage Message)>();
         using (var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false)) claimed.Add((r.GetInt64(0), ReadMessage(r, 1)));
+            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false)) claimed.Add((r.GetFieldValue<DateTimeOffset>(0), r.GetInt64(1), ReadMessage(r, 2)));
         // RETURNING does not keep the subquery's order: restore "oldest due first".
-        return claimed.OrderBy(x => x.Seq).Select(x => x.Message).ToList();
+        return claimed.OrderBy(x => x.Was).ThenBy(x => x.Seq).Select(x => x.Message).ToList();
     }
 
     /// <inheritdoc/>

@@ -37,9 +37,12 @@ public sealed class CompGridSimulator
     /// <summary>The queue ordering names the simulator knows, sorted.</summary>
     public IReadOnlyList<string> QueueOrderings => _registry.OrderingNames;
 
-    /// <summary>Simulates one configuration. Throws an <see cref="ArgumentException"/> naming the known policies when a policy name is unknown.</summary>
-    public SimulationReport Simulate(Workload workload, SimulationConfiguration? configuration = null) =>
-        Simulator.Simulate(workload, configuration, _registry);
+    /// <summary>
+    /// Simulates one configuration. Throws an <see cref="ArgumentException"/> naming the known policies when a policy
+    /// name is unknown. <paramref name="cancellationToken"/> is observed once per event.
+    /// </summary>
+    public SimulationReport Simulate(Workload workload, SimulationConfiguration? configuration = null, CancellationToken cancellationToken = default) =>
+        Simulator.Simulate(workload, configuration, _registry, cancellationToken);
 
     /// <summary>Simulates two configurations on the same workload (a what-if comparison).</summary>
     public SimulationComparison Compare(Workload workload, SimulationConfiguration a, SimulationConfiguration b) =>

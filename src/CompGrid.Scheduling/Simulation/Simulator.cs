@@ -160,16 +160,17 @@ public static class Simulator
     /// Simulates one configuration with the built-in policies. To simulate custom policies too, resolve
     /// <see cref="CompGridSimulator"/> from DI (it sees every <c>AddPlacementPolicy&lt;T&gt;()</c> /
     /// <c>AddQueueOrderingPolicy&lt;T&gt;()</c> registration). Throws an <see cref="ArgumentException"/> naming the
-    /// known policies when a policy name is unknown.
+    /// known policies when a policy name is unknown. <paramref name="cancellationToken"/> is observed once per event
+    /// (a portal passes its request's).
     /// </summary>
-    public static SimulationReport Simulate(Workload workload, SimulationConfiguration? configuration = null) =>
-        Simulate(workload, configuration, s_builtIn);
+    public static SimulationReport Simulate(Workload workload, SimulationConfiguration? configuration = null, CancellationToken cancellationToken = default) =>
+        Simulate(workload, configuration, s_builtIn, cancellationToken);
 
     /// <summary>Simulates two configurations on the same workload (a what-if comparison), with the built-in policies.</summary>
     public static SimulationComparison Compare(Workload workload, SimulationConfiguration a, SimulationConfiguration b) =>
         new(Simulate(workload, a), Simulate(workload, b));
 
-    internal static SimulationReport Simulate(Workload workload, SimulationConfiguration? configuration, SchedulingPolicyRegistry registry)
+    internal static SimulationReport Simulate(Workload workload, SimulationConfiguration? configuration, SchedulingPolicyRegistry registry, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(workload);
         configuration ??= new SimulationConfiguration();
@@ -200,6 +201,7 @@ public static class Simulator
         TimeSpan now = jobs.Count > 0 ? jobs[0].Submit : TimeSpan.Zero;
         while (true)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             bool changed = false;
             while (ends.TryPeek(out Run? r, out var p) && p.End <= now.Ticks)
             {

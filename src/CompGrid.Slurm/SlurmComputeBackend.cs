@@ -136,10 +136,10 @@ internal sealed class SlurmComputeBackend : IComputeBackend, IAsyncDisposable, I
     {
         _ = await GetStatusAsync(backendJobId, cancellationToken).ConfigureAwait(false)
             ?? throw new JobNotFoundException(backendJobId) { Backend = Name, Operation = "logs" };
-        string dir = _options.OutputDirectory!;
-        var stdout = await ExecuteAsync(ct => _client.ReadFileTailAsync(SlurmJobMapper.OutputPath(dir, backendJobId, false), _options.MaxLogBytes, ct),
+        string dir = _options.OutputDirectory!.TrimEnd('/');
+        var stdout = await ExecuteAsync(ct => _client.ReadLogTailAsync(dir, SlurmJobMapper.OutputFileName(backendJobId, false), _options.MaxLogBytes, ct),
             "logs", null, cancellationToken).ConfigureAwait(false);
-        var stderr = await ExecuteAsync(ct => _client.ReadFileTailAsync(SlurmJobMapper.OutputPath(dir, backendJobId, true), _options.MaxLogBytes, ct),
+        var stderr = await ExecuteAsync(ct => _client.ReadLogTailAsync(dir, SlurmJobMapper.OutputFileName(backendJobId, true), _options.MaxLogBytes, ct),
             "logs", null, cancellationToken).ConfigureAwait(false);
         return new JobLogs
         {

@@ -90,7 +90,7 @@ public sealed class JwtAndOptionsTests
     [Fact]
     public void Create_InvalidOptions_ThrowsListingProblems()
     {
-        var ex = Assert.Throws<ArgumentException>(() => SlurmBackend.Create(new SlurmBackendOptions { Transport = SlurmTransport.Ssh }, "campus"));
+        var ex = Assert.Throws<ArgumentException>(() => SlurmBackend.Create("campus", new SlurmBackendOptions { Transport = SlurmTransport.Ssh }));
         Assert.Contains("OutputDirectory", ex.Message, StringComparison.Ordinal);
         Assert.Contains("SshKnownHostsFile", ex.Message, StringComparison.Ordinal);
     }
@@ -105,6 +105,7 @@ public sealed class JwtAndOptionsTests
             ["Slurm:campus:TokenFile"] = "/etc/compgrid/slurm.jwt",
             ["Slurm:campus:TokenUser"] = "slurm",
             ["Slurm:campus:SubmitAsJobOwner"] = "true",
+            ["Slurm:campus:UserMapping:alice@uni.edu"] = "alice",
             ["Slurm:campus:OutputDirectory"] = "/shared/compgrid",
             ["Slurm:campus:AccountMapping:GR-1"] = "physics",
             ["Slurm:campus:CircuitBreakDuration"] = "00:00:05",

@@ -24,7 +24,7 @@ public sealed class RestClientTests : IDisposable
             TokenUser = actAsUser ?? "svc",
             OutputDirectory = "/jobs",
         };
-        return new SlurmRestClient(options, "t", TimeProvider.System, new HttpClient(handler), LocalFiles.ReadTailAsync, null);
+        return new SlurmRestClient(options, "t", TimeProvider.System, new HttpClient(handler), (dir, file, max, ct) => Logs.LocalLogFile.ReadTailAsync(dir, file, max, "t", ct), null);
     }
 
     [Fact]
@@ -130,7 +130,7 @@ public sealed class RestClientTests : IDisposable
             JobId = "cg-7",
             Spec = new JobSpec { Owner = "alice", Payload = JobPayload.Command("true") },
             Walltime = TimeSpan.FromMinutes(1),
-        }, new SlurmBackendOptions { OutputDirectory = "/jobs", Transport = SlurmTransport.Rest, SubmitAsJobOwner = true });
+        }, new SlurmBackendOptions { OutputDirectory = "/jobs", Transport = SlurmTransport.Rest, SubmitAsJobOwner = true, UserMapping = { ["alice"] = "alice" } });
         Assert.Equal("42", await Create(handler).SubmitAsync(job, default));
         Assert.Equal("alice", user);
         Assert.Equal("application/json", contentType);

@@ -240,14 +240,16 @@ public sealed class SlurmScenarioTests(SlurmRestFixture rest, SlurmSshFixture ss
         Assert.Equal(SlurmCluster.TestUser + "\n", (await JobRunner.WaitForLogsAsync((IComputeBackend)backend, id, SlurmCluster.TestUser)).StandardOutput);
     }
 
-    [Fact]
-    public async Task Ssh_WrongKnownHosts_FailsWithHostKeyError()
+    [Theory]
+    [InlineData(SshClientKind.SshNet)]
+    [InlineData(SshClientKind.OpenSsh)]
+    public async Task Ssh_WrongKnownHosts_FailsWithHostKeyError(SshClientKind client)
     {
         string knownHosts = Path.GetTempFileName();
         try
         {
             await File.WriteAllTextAsync(knownHosts, $"[127.0.0.1]:{SlurmCluster.Env("COMPGRID_SLURM_SSH_PORT")} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDf0tGxZ0X9I7b3kRyZpP8yN0q2mO3w3yD7qZ7ZcNnZk\n");
-            var options = SlurmCluster.SshOptions();
+            var options = SlurmCluster.SshOptions(client);
             options.SshKnownHostsFile = knownHosts;
             options.SshControlPersist = TimeSpan.Zero;
             var backend = SlurmBackend.Create("campus-badhost", options);

@@ -47,27 +47,27 @@ public static class SlurmBackend
         ISlurmClient client = options.Transport switch
         {
             SlurmTransport.Cli => new SlurmCliClient(new LocalCommandRunner(options, name), name, readLogsLocally: true),
-            SlurmTransport.Ssh => new SlurmCliClient(CreateSshRunner(options, name), name, readLogsLocally: options.LogAccess == SlurmLogAccess.Local),
-            SlurmTransport.Rest => CreateRestClient(name, options, time, httpClient),
+            SlurmTransport.Ssh => new SlurmCliClient(CreateSshRunner(options, name, logger), name, readLogsLocally: options.LogAccess == SlurmLogAccess.Local),
+            SlurmTransport.Rest => CreateRestClient(name, options, time, httpClient, logger),
             _ => throw new ArgumentException($"Unknown transport {options.Transport}.", nameof(options)),
         };
         var pipeline = SlurmResilience.Create(name, options, time, logger);
         return new SlurmComputeBackend(name, options, client, pipeline, time, logger);
     }
 
-    private static SlurmRestClient CreateRestClient(string name, SlurmBackendOptions options, TimeProvider time, HttpClient? httpClient)
+    private static SlurmRestClient CreateRestClient(string name, SlurmBackendOptions options, TimeProvider time, HttpClient? httpClient, ILogger logger)
     {
         bool sshLogs = options.LogAccess == SlurmLogAccess.Ssh || (options.LogAccess == SlurmLogAccess.Auto && options.SshHost is not null);
         if (sshLogs)
         {
-            var ssh = new SlurmCliClient(CreateSshRunner(options, name), name, readLogsLocally: false);
+            var ssh = new SlurmCliClient(CreateSshRunner(options, name, logger), name, readLogsLocally: false);
             return new SlurmRestClient(options, name, time, httpClient, ssh.ReadLogTailAsync, ssh);
         }
         return new SlurmRestClient(options, name, time, httpClient,
             (dir, file, max, ct) => LocalLogFile.ReadTailAsync(dir, file, max, name, ct), null);
     }
 
-    private static ICommandRunner CreateSshRunner(SlurmBackendOptions options, string name) => options.SshClient == SshClientKind.OpenSsh
+    private static ICommandRunner CreateSshRunner(SlurmBackendOptions options, string name, ILogger logger) => options.SshClient == SshClientKind.OpenSsh
         ? new OpenSshCommandRunner(options, name)
-        : new SshNetCommandRunner(options, name);
+        : new SshNetCommandRunner(options, name, logger);
 }

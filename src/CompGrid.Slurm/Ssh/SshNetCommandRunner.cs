@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using CompGrid.Slurm.Cli;
+using Microsoft.Extensions.Logging;
 using Renci.SshNet;
 using Renci.SshNet.Common;
 
@@ -16,16 +17,18 @@ internal sealed class SshNetCommandRunner : ICommandRunner
 {
     private readonly SlurmBackendOptions _options;
     private readonly string _backend;
+    private readonly ILogger _logger;
     private readonly byte[]? _keyFromStream;
     private readonly SemaphoreSlim _connectLock = new(1, 1);
     private readonly SemaphoreSlim _channels;
     private SshClient? _client;
     private bool _disposed;
 
-    public SshNetCommandRunner(SlurmBackendOptions options, string backend)
+    public SshNetCommandRunner(SlurmBackendOptions options, string backend, ILogger? logger = null)
     {
         _options = options;
         _backend = backend;
+        _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _channels = new SemaphoreSlim(options.SshMaxChannels, options.SshMaxChannels);
         if (options.SshPrivateKey is { } stream)
         {
@@ -78,7 +81,7 @@ internal sealed class SshNetCommandRunner : ICommandRunner
                                        or System.Net.Sockets.SocketException or TimeoutException)
             {
                 // A dropped connection fails every command on it: forget it, so the next call (or the retry) reconnects.
-                if (ex is not SshOperationTimeoutException) Forget(client);
+                if (ex is not SshOperationTimeoutException && Forget(client)) Log.SshDropped(_logger, _backend, Location, ex.Message);
                 throw SlurmErrors.FromSsh(ex, _backend, command, Location, hostKeyRejected: false);
             }
         }
@@ -142,6 +145,7 @@ internal sealed class SshNetCommandRunner : ICommandRunner
             }
             _client = client;
             Connections++;
+            Log.SshConnected(_logger, _backend, Connections, Location);
             return client;
         }
         finally
@@ -181,9 +185,11 @@ internal sealed class SshNetCommandRunner : ICommandRunner
         }
     }
 
-    private void Forget(SshClient client)
+    private bool Forget(SshClient client)
     {
-        if (Interlocked.CompareExchange(ref _client, null, client) == client) client.Dispose();
+        if (Interlocked.CompareExchange(ref _client, null, client) != client) return false;
+        client.Dispose();
+        return true;
     }
 
     public async ValueTask DisposeAsync()

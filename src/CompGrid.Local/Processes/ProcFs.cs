@@ -1,10 +1,9 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 
 namespace CompGrid.Local.Processes;
 
 /// <summary>Reads process facts from /proc and signals process groups (Linux).</summary>
-internal static partial class ProcFs
+internal static class ProcFs
 {
     internal const int SIGTERM = 15;
     internal const int SIGKILL = 9;
@@ -55,10 +54,7 @@ internal static partial class ProcFs
     /// <summary>Signals every process of the job: its process group, and any process of its session that left the group.</summary>
     internal static void SignalSession(int session, int signal)
     {
-        _ = Kill(-session, signal);
-        foreach (var s in Session(session)) _ = Kill(s.Pid, signal);
+        _ = Libc.Kill(-session, signal);
+        foreach (var s in Session(session)) _ = Libc.Kill(s.Pid, signal);
     }
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
 }

@@ -81,6 +81,15 @@ public sealed class LocalBackendOptions
     /// <value>The default is empty: every job runs as <see cref="RunAsUser"/>.</value>
     public IDictionary<string, string> OwnerAccounts { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// A range of numeric user ids, <c>first-last</c>, from which each job (whose owner <see cref="OwnerAccounts"/> does
+    /// not map) gets a uid of its own for as long as it runs, so jobs cannot read, signal or trace each other even when
+    /// they belong to the same owner. Ids with an account in the password database, and ids with a live process, are
+    /// skipped. The job's primary group is the same number and it has no supplementary groups. Needs the host to run as root.
+    /// </summary>
+    /// <value>The default is null: jobs share <see cref="RunAsUser"/>.</value>
+    public string? JobUserIds { get; set; }
+
     /// <summary>Whether jobs may run as root (uid 0). A job that would run as root is refused unless this is set.</summary>
     /// <value>The default is false.</value>
     public bool AllowRunAsRoot { get; set; }

@@ -42,6 +42,12 @@ internal sealed partial class LocalBackendOptionsValidator : IValidateOptions<Lo
         if (dup is not null) e.Add(p + $"Nodes: the name '{dup.Key}' is used twice.");
 
         bool root = Environment.IsPrivilegedProcess;
+        if (o.JobUserIds is { } range)
+        {
+            if (UidRange.TryParse(range) is not { } r) e.Add(p + $"JobUserIds '{range}' must be 'first-last' with 1000 <= first <= last <= 4294967293.");
+            else if (!root) e.Add(p + "JobUserIds: giving each job a uid of its own needs the host to run as root.");
+            else if (r.Contains(65534)) e.Add(p + "JobUserIds must not include 65534 (nobody).");
+        }
         var accounts = new List<(string Field, string Account)>();
         if (o.RunAsUser is not null) accounts.Add(("RunAsUser", o.RunAsUser));
         accounts.AddRange(o.OwnerAccounts.Select(kv => ($"OwnerAccounts[{kv.Key}]", kv.Value)));

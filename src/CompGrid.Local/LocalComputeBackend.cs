@@ -49,7 +49,7 @@ internal sealed class LocalComputeBackend : IComputeBackend, IBackendEventSource
             if (problems.Count > 0) Log.SomeControllersMissing(logger, name, string.Join("; ", problems));
         }
         _nodes = options.Nodes.Count > 0 ? options.Nodes.ToList() : [new LocalNodeOptions { Name = "local" }];
-        _supervisor = new JobSupervisor(name, options, _store, cgroups, time, logger, s => _events.Writer.TryWrite(s));
+        _supervisor = new JobSupervisor(name, options, _store, cgroups, _identities, time, logger, s => _events.Writer.TryWrite(s));
         _supervisor.Reconcile();
     }
 
@@ -106,7 +106,7 @@ internal sealed class LocalComputeBackend : IComputeBackend, IBackendEventSource
                 StartedAt = TimeNow(), Walltime = request.Walltime, Nodes = request.Nodes.Count > 0 ? request.Nodes.ToList() : [_nodes[0].Name],
                 Cpus = spec.Resources.Cpus, MemoryMiB = request.MemoryMiBPerNode, WorkDirectory = work, OwnWorkDirectory = spec.WorkingDirectory is null,
                 Outputs = spec.Outputs.ToList(), OutputDirectory = spec.OutputDirectory, Partition = spec.Constraints.Partition, Qos = spec.Qos,
-                RunAs = account?.Name, RunAsUid = account?.Uid, InCgroup = cgroup is not null,
+                RunAs = account?.Name, RunAsUid = account?.Uid, RunAsPerJob = account?.PerJob == true, InCgroup = cgroup is not null,
             };
             _store.Write(record);
             _supervisor.Track(record, launched.Process);
@@ -116,6 +116,7 @@ internal sealed class LocalComputeBackend : IComputeBackend, IBackendEventSource
         catch (Exception ex)
         {
             if (cgroup is not null) { cgroup.KillAll(); cgroup.TryRemove(); }
+            if (account?.PerJob == true) _identities.Release(account.Uid, id);
             TryDelete(_layout.JobDir(id));
             TryDelete(supervisorDir);
             if (ex is CompGridException) throw;

@@ -7,6 +7,14 @@ internal static class CgroupFiles
 {
     internal static void Write(string dir, string file, string value) => File.WriteAllText(Path.Combine(dir, file), value);
 
+    /// <summary>Writes where the cgroup may already be gone (killing, thawing): false instead of an exception.</summary>
+    internal static bool TryWrite(string dir, string file, string value)
+    {
+        try { Write(dir, file, value); return true; }
+        catch (IOException) { return false; }
+        catch (UnauthorizedAccessException) { return false; }
+    }
+
     internal static string? Read(string dir, string file)
     {
         try { return File.ReadAllText(Path.Combine(dir, file)); }

@@ -73,13 +73,12 @@ internal sealed class CgroupV1Driver(IReadOnlyDictionary<string, string> bases) 
 
         public void KillAll()
         {
-            if (Dirs.TryGetValue("freezer", out var freezer) && Directory.Exists(freezer))
+            // Frozen processes cannot fork; the SIGKILLs land when they thaw.
+            if (Dirs.TryGetValue("freezer", out var freezer) && CgroupFiles.TryWrite(freezer, "freezer.state", "FROZEN"))
             {
-                // Frozen processes cannot fork; the SIGKILLs land when they thaw.
-                CgroupFiles.Write(freezer, "freezer.state", "FROZEN");
                 for (int i = 0; i < 10_000 && CgroupFiles.Read(freezer, "freezer.state")?.Trim() == "FREEZING"; i++) Thread.Yield();
                 Signal(ProcFs.SIGKILL);
-                CgroupFiles.Write(freezer, "freezer.state", "THAWED");
+                CgroupFiles.TryWrite(freezer, "freezer.state", "THAWED");
                 return;
             }
             for (int pass = 0; pass < 16 && Pids().Count > 0; pass++) Signal(ProcFs.SIGKILL);

@@ -75,10 +75,10 @@ internal sealed class CgroupV2Driver(string baseDir) : ICgroupDriver
         public void KillAll()
         {
             if (!Directory.Exists(Dir)) return;
-            if (File.Exists(Path.Combine(Dir, "cgroup.kill"))) { CgroupFiles.Write(Dir, "cgroup.kill", "1"); return; }
-            CgroupFiles.Write(Dir, "cgroup.freeze", "1");
+            if (File.Exists(Path.Combine(Dir, "cgroup.kill")) && CgroupFiles.TryWrite(Dir, "cgroup.kill", "1")) return;
+            CgroupFiles.TryWrite(Dir, "cgroup.freeze", "1");
             Signal(ProcFs.SIGKILL);
-            CgroupFiles.Write(Dir, "cgroup.freeze", "0");
+            CgroupFiles.TryWrite(Dir, "cgroup.freeze", "0");
         }
 
         public CgroupUsage ReadUsage()

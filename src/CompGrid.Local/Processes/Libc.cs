@@ -15,6 +15,9 @@ internal static partial class Libc
     [LibraryImport("libc", EntryPoint = "getpwnam", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial IntPtr GetPwNam(string name);
 
+    [LibraryImport("libc", EntryPoint = "getpwuid", SetLastError = true)]
+    internal static partial IntPtr GetPwUid(uint uid);
+
     /// <summary>The start of <c>struct passwd</c> (glibc, 64-bit): name, password, uid, gid, gecos, home, shell.</summary>
     [StructLayout(LayoutKind.Sequential)]
     internal struct Passwd

@@ -71,7 +71,7 @@ internal sealed class JobLauncher(string backend, LocalBackendOptions options)
         {
             // The host's HOME (root's) is not the job's.
             env["HOME"] = work;
-            env["USER"] = env["LOGNAME"] = account.Name;
+            env["USER"] = env["LOGNAME"] = account.PerJob ? account.Uid.ToString(CultureInfo.InvariantCulture) : account.Name;
         }
         foreach (var (k, v) in spec.Environment) env[k] = v;
         env["COMPGRID_JOB_ID"] = request.JobId;
@@ -129,7 +129,7 @@ internal sealed class JobLauncher(string backend, LocalBackendOptions options)
     // Drops to the account: real and effective ids, its groups, no capabilities, no setuid gains (sudo, su).
     internal static IReadOnlyList<string> DropPrivileges(RunAsAccount? account) => account is null ? [] :
     [
-        "setpriv", $"--reuid={account.Uid}", $"--regid={account.Gid}", "--init-groups",
+        "setpriv", $"--reuid={account.Uid}", $"--regid={account.Gid}", account.PerJob ? "--clear-groups" : "--init-groups",
         "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
     ];
 

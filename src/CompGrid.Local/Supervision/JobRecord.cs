@@ -27,6 +27,9 @@ internal sealed record LocalJobRecord
     /// <summary>The uid the job runs as.</summary>
     public uint? RunAsUid { get; init; }
 
+    /// <summary>Whether <see cref="RunAsUid"/> was leased to this job alone (from <c>JobUserIds</c>).</summary>
+    public bool RunAsPerJob { get; init; }
+
     /// <summary>Whether the job was put into cgroups of its own.</summary>
     public bool InCgroup { get; init; }
 }

@@ -4,6 +4,7 @@ using System.Runtime.Versioning;
 using CompGrid.Local.Cgroups;
 using CompGrid.Local.Diagnostics;
 using CompGrid.Local.Processes;
+using CompGrid.Local.Sandbox;
 using Microsoft.Extensions.Logging;
 
 namespace CompGrid.Local.Supervision;
@@ -20,6 +21,7 @@ internal sealed class JobSupervisor : IDisposable
     private readonly LocalBackendOptions _options;
     private readonly SupervisorStore _store;
     private readonly ICgroupDriver? _cgroups;
+    private readonly JobIdentities _identities;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Action<BackendJobStatus> _publish;
@@ -28,16 +30,17 @@ internal sealed class JobSupervisor : IDisposable
     private readonly ConcurrentDictionary<string, object> _gates = new(StringComparer.Ordinal);
     private readonly ITimer _sampler;
 
-    public JobSupervisor(string backend, LocalBackendOptions options, SupervisorStore store, ICgroupDriver? cgroups, TimeProvider time, ILogger logger, Action<BackendJobStatus> publish)
+    public JobSupervisor(string backend, LocalBackendOptions options, SupervisorStore store, ICgroupDriver? cgroups, JobIdentities identities, TimeProvider time, ILogger logger, Action<BackendJobStatus> publish)
     {
         _backend = backend;
         _options = options;
         _store = store;
         _cgroups = cgroups;
+        _identities = identities;
         _time = time;
         _logger = logger;
         _publish = publish;
-        _sampler = time.CreateTimer(_ => Sample(), null, options.SampleInterval, options.SampleInterval);
+        _sampler = time.CreateTimer(_ => Guarded("-", Sample), null, options.SampleInterval, options.SampleInterval);
     }
 
     public ICgroupDriver? Cgroups => _cgroups;
@@ -52,17 +55,17 @@ internal sealed class JobSupervisor : IDisposable
         if (record.Walltime > TimeSpan.Zero)
         {
             var remaining = record.Walltime - (_time.GetUtcNow() - record.StartedAt);
-            t.WalltimeTimer = _time.CreateTimer(_ => EnforceWalltime(record), null, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+            t.WalltimeTimer = _time.CreateTimer(_ => Guarded(record.JobId, () => EnforceWalltime(record)), null, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
         }
         if (process is null) return;
-        _ = process.WaitForExitAsync().ContinueWith(_ =>
+        _ = process.WaitForExitAsync().ContinueWith(_ => Guarded(record.JobId, () =>
         {
             // The exit status of our own child: the one a job cannot forge.
             _store.WriteExitIfMissing(record.JobId, process.ExitCode);
             process.Dispose();
             Settle(record);
             if (Status(record.JobId) is { } s) _publish(s);
-        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>The job's state from the supervisor's records; a job found ended is settled first.</summary>
@@ -117,7 +120,11 @@ internal sealed class JobSupervisor : IDisposable
         foreach (string id in _store.Ids())
         {
             if (_store.Read(id) is not { } r || _store.Has(id, "ended")) continue;
-            if (ProcFs.IsAlive(r.Pid, r.StartTime)) Track(r, process: null);
+            if (ProcFs.IsAlive(r.Pid, r.StartTime))
+            {
+                if (r.RunAsPerJob && r.RunAsUid is { } uid) _identities.Reserve(uid, id);
+                Track(r, process: null);
+            }
             else { Settle(r); Log.SettledLeftover(_logger, _backend, id); }
         }
         if (_cgroups is null) return;
@@ -159,6 +166,8 @@ internal sealed class JobSupervisor : IDisposable
                 var sampled = t?.Cpu;
                 usage = new JobUsage { CpuTime = waited is null || sampled > waited ? sampled : waited, PeakMemoryBytes = t?.PeakBytes > 0 ? t.PeakBytes : null };
             }
+            KillUid(r);
+            if (r.RunAsPerJob && r.RunAsUid is { } uid) _identities.Release(uid, r.JobId);
             _store.WriteUsage(r.JobId, usage);
             _store.Mark(r.JobId, "ended");
             if (_tracked.TryGetValue(r.JobId, out var tracked)) tracked.StopTimers();
@@ -185,14 +194,36 @@ internal sealed class JobSupervisor : IDisposable
         cg?.Signal(ProcFs.SIGTERM);
         ProcFs.SignalSession(r.Pid, ProcFs.SIGTERM);
         t.KillTimer?.Dispose();
-        t.KillTimer = _time.CreateTimer(_ => Kill(r, cg), null, _options.KillGracePeriod, Timeout.InfiniteTimeSpan);
+        t.KillTimer = _time.CreateTimer(_ => Guarded(r.JobId, () => Kill(r, cg)), null, _options.KillGracePeriod, Timeout.InfiniteTimeSpan);
     }
 
     private void Kill(LocalJobRecord r, IJobCgroup? cg)
     {
-        try { cg?.KillAll(); }
-        catch (IOException ex) { Log.CleanupProblem(_logger, r.JobId, ex.Message); }
+        cg?.KillAll();
         ProcFs.SignalSession(r.Pid, ProcFs.SIGKILL);
+        KillUid(r);
+    }
+
+    // Timer and exit callbacks run on the thread pool: a file that vanished under them is logged, never a crash.
+    private void Guarded(string jobId, Action action)
+    {
+        try { action(); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or InvalidOperationException)
+        {
+            Log.CleanupProblem(_logger, jobId, ex.Message);
+        }
+    }
+
+    // A uid leased to one job names all of its processes, even those that left its session (the fallback's blind spot).
+    private static void KillUid(LocalJobRecord r)
+    {
+        if (!r.RunAsPerJob || r.RunAsUid is not { } uid || uid == 0) return;
+        for (int pass = 0; pass < 16; pass++)
+        {
+            var pids = ProcFs.OwnedBy(uid);
+            if (pids.Count == 0) return;
+            foreach (int pid in pids) _ = Libc.Kill(pid, ProcFs.SIGKILL);
+        }
     }
 
     // Without cgroups: samples CPU and resident memory of each job's session. With them: retries leftover cgroups.
@@ -224,7 +255,7 @@ internal sealed class JobSupervisor : IDisposable
     {
         _sampler.Dispose();
         foreach (var t in _tracked.Values) t.Dispose();
-        if (_tracked.IsEmpty && _leftoverCgroups.IsEmpty) _cgroups?.TryRemoveIfEmpty();
+        _cgroups?.TryRemoveIfEmpty(); // only succeeds when no job cgroup is left in it
     }
 
     private sealed class Tracked(LocalJobRecord record) : IDisposable

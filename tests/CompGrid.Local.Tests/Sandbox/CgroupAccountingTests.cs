@@ -37,9 +37,16 @@ public sealed class CgroupAccountingTests(SandboxFixture fixture)
     [SandboxFact]
     public async Task CpuQuotaAndProcessLimit_AreSetFromTheJob()
     {
-        var id = await Jobs.SubmitAsync(fixture.Backend, "cat /proc/self/cgroup", cpus: 2);
+        // The job reads its own limits (cgroupfs is world-readable); the last lines are /proc/self/cgroup.
+        var id = await Jobs.SubmitAsync(fixture.Backend,
+            "for c in cpu:cpu.cfs_quota_us memory:memory.limit_in_bytes pids:pids.max; do p=$(awk -F: -v c=${c%%:*} '$2==c{print $3}' /proc/self/cgroup); cat /sys/fs/cgroup/${c%%:*}$p/${c#*:}; done; cat /proc/self/cgroup",
+            cpus: 2, memoryMiB: 96);
         await Jobs.WaitTerminalAsync(fixture.Backend, id);
         string cgroups = (await fixture.Backend.GetLogsAsync(id)).StandardOutput;
+        var limits = cgroups.Split('\n');
+        Assert.Equal("200000", limits[0]);                                               // 2 CPUs of a 100 ms period
+        Assert.Equal((96L << 20).ToString(CultureInfo.InvariantCulture), limits[1]);     // memoryMiB
+        Assert.Equal("64", limits[2]);                                                   // MaxProcesses
         foreach (string controller in (string[])["cpu", "memory", "pids", "freezer"])
             Assert.Matches($":{controller}:/.*compgrid/sandbox-[0-9a-f]+/{id}\n", cgroups);
         // Gone once the job ended.

@@ -78,6 +78,23 @@ public sealed class JobIdentityAttackTests(SandboxFixture fixture)
     }
 
     [SandboxFact]
+    public async Task StagingThePortalDatabaseAsAnInput_IsRefused()
+    {
+        // Inputs are copied as the job's account: the portal's files are no more reachable this way than from the job.
+        string id = "cg-sb-" + Guid.NewGuid().ToString("N")[..12];
+        var spec = new JobSpec
+        {
+            Name = "stage", Owner = "bob", Payload = JobPayload.Command("cat db"),
+            Inputs = [new StagingItem { Source = fixture.DatabaseFile, Destination = "db" }],
+        };
+        var ex = await Assert.ThrowsAsync<CompGridException>(() => fixture.Backend.SubmitAsync(new BackendJobRequest { JobId = id, Spec = spec, Nodes = ["n1"], MemoryMiBPerNode = 64, Walltime = TimeSpan.FromMinutes(1) }));
+        Assert.Contains("inputs", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Permission denied", ex.Message, StringComparison.Ordinal);
+        Assert.Null(await fixture.Backend.GetStatusAsync(id));
+        Assert.False(Directory.Exists(Path.Combine(fixture.StateDirectory, "jobs", id)), "nothing of the refused job is left");
+    }
+
+    [SandboxFact]
     public async Task JobReadingAnotherJobsDirectory_IsDenied_EvenForTheSameOwner()
     {
         // The victim keeps a secret in its working directory and stays up until told to go.

@@ -17,7 +17,7 @@ public sealed class NewcomerCloneTests
     [RootFact]
     public async Task CloneInPrivateFolder_PostgreSqlAndSlurmStartAnswerAndStopByPid()
     {
-        string repo = FindRepository();
+        string repo = Checkout.Root;
         DirectoryInfo parent = Directory.CreateTempSubdirectory("compgrid-newcomer-");
         string clone = Path.Combine(parent.FullName, "compgrid");
         var env = CloneEnvironment();
@@ -96,15 +96,4 @@ public sealed class NewcomerCloneTests
     private static string PgBin(string name) =>
         Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin", name)).FirstOrDefault(File.Exists)
         ?? throw new InvalidOperationException($"no {name} below /usr/lib/postgresql: postgresql.sh installs it");
-
-    private static string FindRepository()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "eng", "lib.sh")) && Directory.Exists(Path.Combine(dir.FullName, ".git")))
-                return dir.FullName;
-        }
-
-        throw new InvalidOperationException($"no checkout (eng/lib.sh beside .git) above {AppContext.BaseDirectory}");
-    }
 }

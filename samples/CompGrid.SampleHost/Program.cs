@@ -28,7 +28,13 @@ var grid = builder.Services.AddCompGrid()
     .AddStewardship(config.GetSection("Stewardship"))   // admission order: stewardship, then billing's hold
     .AddSampleGrantBilling(config.GetSection("Billing"), Path.Combine(dataDirectory, "compgrid.db"))
     .ConfigureScheduling(config.GetSection("Scheduling"))
-    .AddWebhookNotifier();
+    .AddJobPolicy(config.GetSection("Policy"))          // what each role may ask for; runs before every other admission check
+    .AddNotificationOutbox(config.GetSection("Notifications:Outbox"));
+
+// Notifications leave through the outbox in the job store. Webhooks are always signed: enabled once a secret is set
+// (CompGrid:Notifications:Webhook:SigningSecret, from a secret store or the environment, never a checked-in file).
+if (config["Notifications:Webhook:SigningSecret"] is { Length: > 0 })
+    grid.AddWebhookNotifier(config.GetSection("Notifications:Webhook"));
 
 // Several portal instances share PostgreSQL instead of the embedded SQLite file (jobs and the billing ledger).
 if (config["PostgreSql:ConnectionString"] is { Length: > 0 } postgres)
@@ -45,6 +51,8 @@ builder.Services.PostConfigure<CompGrid.Local.LocalBackendOptions>("local", o =>
 });
 
 builder.Services.Configure<SampleUsersOptions>(config);
+builder.Services.AddSingleton<IJobCallerProvider, SampleUserCallers>();   // the job policy sees the configured users' roles
+builder.Services.AddRequestLimits(config.GetSection("Limits"));           // body size, per-user rate limits, simulation bounds
 builder.Services.AddAuthentication(BearerTokenHandler.SchemeName)
     .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
 builder.Services.AddAuthorizationBuilder()
@@ -57,6 +65,7 @@ app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseRateLimiter();   // after authentication: partitioned by the user
 app.MapJobEndpoints();
 app.MapBillingEndpoints();
 app.MapSimulationEndpoints();

@@ -29,7 +29,12 @@ var grid = builder.Services.AddCompGrid()
     .AddSampleGrantBilling(config.GetSection("Billing"), Path.Combine(dataDirectory, "compgrid.db"))
     .ConfigureScheduling(config.GetSection("Scheduling"))
     .AddJobPolicy(config.GetSection("Policy"))          // what each role may ask for; runs before every other admission check
-    .AddWebhookNotifier();
+    .AddNotificationOutbox(config.GetSection("Notifications:Outbox"));
+
+// Notifications leave through the outbox in the job store. Webhooks are always signed: enabled once a secret is set
+// (CompGrid:Notifications:Webhook:SigningSecret, from a secret store or the environment, never a checked-in file).
+if (config["Notifications:Webhook:SigningSecret"] is { Length: > 0 })
+    grid.AddWebhookNotifier(config.GetSection("Notifications:Webhook"));
 
 // Several portal instances share PostgreSQL instead of the embedded SQLite file (jobs and the billing ledger).
 if (config["PostgreSql:ConnectionString"] is { Length: > 0 } postgres)

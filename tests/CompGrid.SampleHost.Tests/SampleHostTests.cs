@@ -7,12 +7,7 @@ using Microsoft.Data.Sqlite;
 namespace CompGrid.SampleHost.Tests;
 
 /// <summary>One host for the whole class: started once, as a user starts it.</summary>
-public sealed class HostFixture : IAsyncLifetime
-{
-    public HostProcess Host { get; } = new();
-    public Task InitializeAsync() => Host.StartAsync();
-    public async Task DisposeAsync() => await Host.DisposeAsync();
-}
+public sealed class HostFixture : ConfiguredHostFixture;
 
 [Trait("Category", "SampleHost")]
 public sealed class SampleHostTests(HostFixture fixture) : IClassFixture<HostFixture>

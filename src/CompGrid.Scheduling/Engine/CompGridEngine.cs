@@ -26,8 +26,7 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
     private readonly IReadOnlyList<IAdmissionCheck> _checks;
     private readonly IReadOnlyList<IUsageSink> _sinks;
     private readonly IReadOnlyList<IJobNotifier> _notifiers;
-    private readonly IReadOnlyList<IPlacementPolicy> _placementPolicies;
-    private readonly IReadOnlyList<IQueueOrderingPolicy> _orderingPolicies;
+    private readonly SchedulingPolicyRegistry _policies;
     private readonly CompGridOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -68,8 +67,7 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
         _checks = admissionChecks.ToList();
         _sinks = usageSinks.ToList();
         _notifiers = notifiers.ToList();
-        _placementPolicies = placementPolicies.ToList();
-        _orderingPolicies = orderingPolicies.ToList();
+        _policies = new SchedulingPolicyRegistry(placementPolicies, orderingPolicies);
         _options = options.Value;
         _time = timeProvider;
         _logger = logger;
@@ -110,10 +108,10 @@ public sealed partial class CompGridEngine : ICompGridClient, IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         if (Interlocked.Exchange(ref _started, 1) == 1) return;
-        _placement = _placementPolicies.LastOrDefault(p => p.Name == _options.PlacementPolicy)
-            ?? throw new CompGridException($"Unknown placement policy '{_options.PlacementPolicy}' (CompGrid:PlacementPolicy). Registered: {string.Join(", ", _placementPolicies.Select(p => p.Name).Distinct())}.") { Operation = "start" };
-        _ordering = _orderingPolicies.LastOrDefault(p => p.Name == _options.QueueOrdering)
-            ?? throw new CompGridException($"Unknown queue ordering policy '{_options.QueueOrdering}' (CompGrid:QueueOrdering). Registered: {string.Join(", ", _orderingPolicies.Select(p => p.Name).Distinct())}.") { Operation = "start" };
+        _placement = _policies.TryGetPlacement(_options.PlacementPolicy, out var placement) ? placement
+            : throw new CompGridException($"Unknown placement policy '{_options.PlacementPolicy}' (CompGrid:PlacementPolicy). Registered: {string.Join(", ", _policies.PlacementNames)}.") { Operation = "start" };
+        _ordering = _policies.TryGetOrdering(_options.QueueOrdering, out var ordering) ? ordering
+            : throw new CompGridException($"Unknown queue ordering policy '{_options.QueueOrdering}' (CompGrid:QueueOrdering). Registered: {string.Join(", ", _policies.OrderingNames)}.") { Operation = "start" };
         if (_scheduling.Validate() is { Count: > 0 } schedulingErrors)
             throw new CompGridException("CompGrid:Scheduling is invalid: " + string.Join(" ", schedulingErrors)) { Operation = "start" };
         _cycle = new SchedulingCycle(_ordering, _placement, WalltimeOf, MemoryPerNode, _scheduling.Backfill, _scheduling.Limits);

@@ -82,7 +82,7 @@ public sealed class PlacementPropertyTests
     [Fact]
     public void AllPolicies_RandomSequences_ConstraintsHoldAndGangsAreAllOrNothing()
     {
-        foreach (IPlacementPolicy policy in PlacementPolicyRegistry.BuiltIn())
+        foreach (IPlacementPolicy policy in SchedulingPolicyRegistry.BuiltInPlacement())
             PropertyCheck.ForAllSeeds(seed => Run(seed, policy, (s, r, got) =>
             {
                 int fitting = Enumerable.Range(0, s.Count).Count(i => NaivePlacement.Fits(s, i, r));
@@ -130,10 +130,10 @@ public sealed class PlacementPropertyTests
     [Fact]
     public void Registry_UnknownName_ThrowsListingKnownPolicies()
     {
-        var registry = new PlacementPolicyRegistry();
-        var ex = Assert.Throws<ArgumentException>(() => registry.Get("worst-fit"));
+        var registry = SchedulingPolicyRegistry.CreateDefault();
+        var ex = Assert.Throws<ArgumentException>(() => registry.GetPlacement("worst-fit"));
         Assert.Contains("best-fit", ex.Message, StringComparison.Ordinal);
-        Assert.Same(registry.Get("FIRST-FIT"), registry.Get("first-fit"));
+        Assert.Same(registry.GetPlacement("FIRST-FIT"), registry.GetPlacement("first-fit"));
     }
 
     [Fact]

@@ -51,9 +51,9 @@ public sealed class MultifactorPriorityTests
     [Fact]
     public void Registry_UnknownOrderingName_Throws()
     {
-        var registry = new QueueOrderingPolicyRegistry();
-        Assert.Throws<ArgumentException>(() => registry.Get("lottery"));
-        Assert.Equal("fair-tree", registry.Get("fair-tree").Name);
+        var registry = SchedulingPolicyRegistry.CreateDefault();
+        Assert.Throws<ArgumentException>(() => registry.GetOrdering("lottery"));
+        Assert.Equal("fair-tree", registry.GetOrdering("fair-tree").Name);
     }
 }
 

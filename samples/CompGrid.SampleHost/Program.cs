@@ -45,6 +45,8 @@ var grid = builder.Services.AddCompGrid()
 // (CompGrid:Notifications:Webhook:SigningSecret, from a secret store or the environment, never a checked-in file).
 if (config["Notifications:Webhook:SigningSecret"] is { Length: > 0 })
     grid.AddWebhookNotifier(config.GetSection("Notifications:Webhook"));
+if (config["Notifications:Email:Host"] is { Length: > 0 })   // CompGrid:Notifications:Email:Host, From, Port, Security, …
+    grid.AddEmailNotifier(config.GetSection("Notifications:Email"));
 
 // Several portal instances share PostgreSQL instead of the embedded SQLite file (jobs and the billing ledger).
 if (config["PostgreSql:ConnectionString"] is { Length: > 0 } postgres)

@@ -27,6 +27,21 @@ public sealed class HostProcess : IAsyncDisposable
     public Uri BaseAddress { get; }
     public StringWriter Output { get; } = new();
 
+    /// <summary>What the host has printed so far (its console log).</summary>
+    public string OutputText { get { lock (Output) return Output.ToString(); } }
+
+    /// <summary>Polls the host's console log (real state, bounded) until <paramref name="text"/> appears.</summary>
+    public async Task<bool> WaitForOutputAsync(string text, TimeSpan timeout)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!OutputText.Contains(text, StringComparison.Ordinal))
+        {
+            if (sw.Elapsed > timeout) return false;
+            await Task.Delay(50);
+        }
+        return true;
+    }
+
     public static string RepoRoot
     {
         get
@@ -104,6 +119,14 @@ public sealed class HostProcess : IAsyncDisposable
         l.Stop();
         return port;
     }
+}
+
+/// <summary>One host per test class, started once with <paramref name="args"/> as extra command-line configuration.</summary>
+public abstract class ConfiguredHostFixture(params string[] args) : IAsyncLifetime
+{
+    public HostProcess Host { get; } = new(null, args);
+    public Task InitializeAsync() => Host.StartAsync();
+    public async Task DisposeAsync() => await Host.DisposeAsync();
 }
 
 public static class HttpJson

@@ -30,7 +30,7 @@ public static class CompGridServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IQueueOrderingPolicy, FifoQueueOrderingPolicy>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IJobNotifier, LoggingNotifier>());
         services.TryAddSingleton<IJobStore>(_ => throw new CompGridException("No job store is registered: call UseSqliteStore(path) (or another store) on the CompGrid builder."));
-        services.TryAddSingleton<CompGridEngine>();
+        services.TryAddSingleton(sp => new CompGridEngine(EngineServices.From(sp)));
         services.TryAddSingleton<ICompGridClient>(sp => sp.GetRequiredService<CompGridEngine>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, CompGridHostedService>());
         return new CompGridBuilder(services);
@@ -67,15 +67,6 @@ public static class CompGridServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.Configure<StewardshipOptions>(section);
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IAdmissionCheck, StewardshipCheck>());
-        return builder;
-    }
-
-    /// <summary>Adds the webhook notifier (each job's webhook, plus <see cref="WebhookNotifierOptions.Url"/> when set).</summary>
-    public static ICompGridBuilder AddWebhookNotifier(this ICompGridBuilder builder, Action<WebhookNotifierOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        if (configure is not null) builder.Services.Configure(configure);
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IJobNotifier, WebhookNotifier>());
         return builder;
     }
 

@@ -135,85 +135,79 @@ public sealed class LedgerPropertyTests
     [Property(Arbitrary = [typeof(LedgerArbitraries)])]
     public bool AnyOperationSequence_AllocationsMinusChargesMinusActiveHolds_EqualsAvailable(Op[] ops)
     {
+        var time = new ManualTimeProvider(B.T0);
+        var billing = NewService(time);
+        billing.InitializeAsync().GetAwaiter().GetResult();
+        var holds = new Dictionary<int, decimal>();
+        var finished = new HashSet<int>();
+        decimal posted = 100m, charged = 0m;
+        foreach (var op in ops)
         {
-            var time = new ManualTimeProvider(B.T0);
-            var billing = NewService(time);
-            billing.InitializeAsync().GetAwaiter().GetResult();
-            var holds = new Dictionary<int, decimal>();
-            var finished = new HashSet<int>();
-            decimal posted = 100m, charged = 0m;
-            foreach (var op in ops)
-            {
-                Apply(billing, time, op, holds, ref posted, ref charged, finished);
-                var b = billing.GetBalanceAsync("g").GetAwaiter().GetResult();
-                var entries = billing.Store.GetEntriesAsync(new LedgerQuery { GrantCode = "g" }).GetAwaiter().GetResult();
-                if (b.Allocated + b.Adjusted - b.Expired - b.Charged - b.Held != b.Available) return false;
-                if (entries.Sum(e => e.Amount) != b.Available) return false;            // derived from entries
-                if (b.Charged != charged || b.Allocated + b.Adjusted != posted) return false; // matches the model
-                if (b.Held != holds.Values.Sum()) return false;                         // only active holds count
-                if (entries.Any(e => e.Kind is LedgerEntryKind.Hold or LedgerEntryKind.Charge && !billing.Rounding.IsWholeMinorUnits(e.Amount, "EUR"))) return false;
-                if (entries.Any(e => e.Kind == LedgerEntryKind.Charge && e.Amount > 0)) return false;     // no negative quantity became a credit
-                var other = billing.Store.GetEntriesAsync(new LedgerQuery { GrantCode = "other" }).GetAwaiter().GetResult();
-                if (other.Count != 1) return false;                                              // only its budget: never charged
-            }
-            return true;
+            Apply(billing, time, op, holds, ref posted, ref charged, finished);
+            var b = billing.GetBalanceAsync("g").GetAwaiter().GetResult();
+            var entries = billing.Store.GetEntriesAsync(new LedgerQuery { GrantCode = "g" }).GetAwaiter().GetResult();
+            if (b.Allocated + b.Adjusted - b.Expired - b.Charged - b.Held != b.Available) return false;
+            if (entries.Sum(e => e.Amount) != b.Available) return false;            // derived from entries
+            if (b.Charged != charged || b.Allocated + b.Adjusted != posted) return false; // matches the model
+            if (b.Held != holds.Values.Sum()) return false;                         // only active holds count
+            if (entries.Any(e => e.Kind is LedgerEntryKind.Hold or LedgerEntryKind.Charge && !billing.Rounding.IsWholeMinorUnits(e.Amount, "EUR"))) return false;
+            if (entries.Any(e => e.Kind == LedgerEntryKind.Charge && e.Amount > 0)) return false;     // no negative quantity became a credit
+            var other = billing.Store.GetEntriesAsync(new LedgerQuery { GrantCode = "other" }).GetAwaiter().GetResult();
+            if (other.Count != 1) return false;                                              // only its budget: never charged
         }
+        return true;
     }
 
     [Property(Arbitrary = [typeof(LedgerArbitraries)])]
     public bool DuplicateUsageRecord_NeverChangesABalance(Op[] ops, PositiveInt cpuCount)
     {
         var cpus = 1 + (cpuCount.Get % 16);
-        {
-            var time = new ManualTimeProvider(B.T0);
-            var billing = NewService(time);
-            billing.InitializeAsync().GetAwaiter().GetResult();
-            var holds = new Dictionary<int, decimal>();
-            var finished = new HashSet<int>();
-            decimal posted = 100m, charged = 0m;
-            foreach (var op in ops) Apply(billing, time, op, holds, ref posted, ref charged, finished);
-            billing.AdmissionCheck.CheckAsync(B.Admission("dup", "alice", "g", cpus: 16)).AsTask().GetAwaiter().GetResult();
-            var usage = B.Usage("dup", "alice", "g", cpus: cpus, seconds: 777);
-            billing.ChargeAsync(usage).GetAwaiter().GetResult();
-            var once = billing.GetBalanceAsync("g").GetAwaiter().GetResult();
-            billing.ChargeAsync(usage).GetAwaiter().GetResult();
-            billing.ChargeAsync(usage with { AllocatedCpus = cpus + 1, Elapsed = TimeSpan.FromHours(9) }).GetAwaiter().GetResult();
-            return once == billing.GetBalanceAsync("g").GetAwaiter().GetResult();
-        }
+        var time = new ManualTimeProvider(B.T0);
+        var billing = NewService(time);
+        billing.InitializeAsync().GetAwaiter().GetResult();
+        var holds = new Dictionary<int, decimal>();
+        var finished = new HashSet<int>();
+        decimal posted = 100m, charged = 0m;
+        foreach (var op in ops) Apply(billing, time, op, holds, ref posted, ref charged, finished);
+        billing.AdmissionCheck.CheckAsync(B.Admission("dup", "alice", "g", cpus: 16)).AsTask().GetAwaiter().GetResult();
+        var usage = B.Usage("dup", "alice", "g", cpus: cpus, seconds: 777);
+        billing.ChargeAsync(usage).GetAwaiter().GetResult();
+        var once = billing.GetBalanceAsync("g").GetAwaiter().GetResult();
+        billing.ChargeAsync(usage).GetAwaiter().GetResult();
+        billing.ChargeAsync(usage with { AllocatedCpus = cpus + 1, Elapsed = TimeSpan.FromHours(9) }).GetAwaiter().GetResult();
+        return once == billing.GetBalanceAsync("g").GetAwaiter().GetResult();
     }
 
     [Property(Arbitrary = [typeof(LedgerArbitraries)])]
     public bool Statement_TotalsEqualTheSumOfLines_AndNoMinorUnitIsCreatedOrLost(Op[] ops, NonNegativeInt start)
     {
         var fromStep = start.Get % 41;
-        {
-            var time = new ManualTimeProvider(B.T0);
-            var billing = NewService(time);
-            billing.InitializeAsync().GetAwaiter().GetResult();
-            var holds = new Dictionary<int, decimal>();
-            var finished = new HashSet<int>();
-            decimal posted = 100m, charged = 0m;
-            foreach (var op in ops) Apply(billing, time, op, holds, ref posted, ref charged, finished);
-            var from = B.T0.AddMinutes(fromStep);
-            var to = time.GetUtcNow().AddMinutes(1);
-            if (to < from) to = from;
-            var s = billing.GetStatementAsync("g", from, to).GetAwaiter().GetResult();
-            var ledgerCharges = -billing.Store.GetEntriesAsync(new LedgerQuery { GrantCode = "g", From = from, To = to }).GetAwaiter().GetResult()
-                .Where(e => e.Kind == LedgerEntryKind.Charge).Sum(e => e.Amount);
-            var closing = billing.Store.GetBalanceAsync("g", to).GetAwaiter().GetResult()!.Balance;
-            var csvCharges = s.ToCsv().Split('\n').Where(l => l.StartsWith("charge,", StringComparison.Ordinal))
-                .Sum(l => decimal.Parse(l.Split(',')[^3], System.Globalization.CultureInfo.InvariantCulture));
-            return s.TotalCharges == s.Charges.Sum(c => c.Amount)
-                && s.TotalAdjustments == s.Adjustments.Sum(a => a.Amount)
-                && s.TotalCharges == ledgerCharges
-                && s.ByUser.Sum(u => u.Amount) == s.TotalCharges
-                && s.ByResource.Sum(r => r.Amount) == s.TotalCharges
-                && s.ByResource.All(r => billing.Rounding.IsWholeMinorUnits(r.Amount, "EUR"))
-                && s.ClosingBalance == s.OpeningBalance - s.TotalCharges + s.TotalAdjustments
-                && s.ClosingBalance == closing
-                && csvCharges == s.TotalCharges
-                && Statement.FromJson(s.ToJson()).TotalCharges == s.TotalCharges;
-        }
+        var time = new ManualTimeProvider(B.T0);
+        var billing = NewService(time);
+        billing.InitializeAsync().GetAwaiter().GetResult();
+        var holds = new Dictionary<int, decimal>();
+        var finished = new HashSet<int>();
+        decimal posted = 100m, charged = 0m;
+        foreach (var op in ops) Apply(billing, time, op, holds, ref posted, ref charged, finished);
+        var from = B.T0.AddMinutes(fromStep);
+        var to = time.GetUtcNow().AddMinutes(1);
+        if (to < from) to = from;
+        var s = billing.GetStatementAsync("g", from, to).GetAwaiter().GetResult();
+        var ledgerCharges = -billing.Store.GetEntriesAsync(new LedgerQuery { GrantCode = "g", From = from, To = to }).GetAwaiter().GetResult()
+            .Where(e => e.Kind == LedgerEntryKind.Charge).Sum(e => e.Amount);
+        var closing = billing.Store.GetBalanceAsync("g", to).GetAwaiter().GetResult()!.Balance;
+        var csvCharges = s.ToCsv().Split('\n').Where(l => l.StartsWith("charge,", StringComparison.Ordinal))
+            .Sum(l => decimal.Parse(l.Split(',')[^3], System.Globalization.CultureInfo.InvariantCulture));
+        return s.TotalCharges == s.Charges.Sum(c => c.Amount)
+            && s.TotalAdjustments == s.Adjustments.Sum(a => a.Amount)
+            && s.TotalCharges == ledgerCharges
+            && s.ByUser.Sum(u => u.Amount) == s.TotalCharges
+            && s.ByResource.Sum(r => r.Amount) == s.TotalCharges
+            && s.ByResource.All(r => billing.Rounding.IsWholeMinorUnits(r.Amount, "EUR"))
+            && s.ClosingBalance == s.OpeningBalance - s.TotalCharges + s.TotalAdjustments
+            && s.ClosingBalance == closing
+            && csvCharges == s.TotalCharges
+            && Statement.FromJson(s.ToJson()).TotalCharges == s.TotalCharges;
     }
 
     [Property]
@@ -221,23 +215,19 @@ public sealed class LedgerPropertyTests
     {
         var exact = raw.Get.Select(i => (i.Get % 1_000_001) / 7919m).ToArray();
         var currency = new[] { "EUR", "JPY", "KWD" }[currencyIndex % 3];
-        {
-            var r = MoneyRounding.Default;
-            var total = r.RoundCharge(exact.Sum(), currency);
-            var shares = r.Apportion(exact, total, currency);
-            return shares.Sum() == total && shares.All(s => r.IsWholeMinorUnits(s, currency) && s >= 0);
-        }
+        var r = MoneyRounding.Default;
+        var total = r.RoundCharge(exact.Sum(), currency);
+        var shares = r.Apportion(exact, total, currency);
+        return shares.Sum() == total && shares.All(s => r.IsWholeMinorUnits(s, currency) && s >= 0);
     }
 
     [Property]
     public bool RoundHold_NeverBelowExact_RoundCharge_WithinHalfAUnit(NonNegativeInt raw)
     {
         var exact = raw.Get / 99991m;
-        {
-            var r = MoneyRounding.Default;
-            var hold = r.RoundHold(exact, "EUR");
-            var charge = r.RoundCharge(exact, "EUR");
-            return hold >= exact && hold - exact < 0.01m && Math.Abs(charge - exact) <= 0.005m;
-        }
+        var r = MoneyRounding.Default;
+        var hold = r.RoundHold(exact, "EUR");
+        var charge = r.RoundCharge(exact, "EUR");
+        return hold >= exact && hold - exact < 0.01m && Math.Abs(charge - exact) <= 0.005m;
     }
 }

@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Security.Claims;
-using System.Text.Json;
 using CompGrid;
 using CompGrid.Billing;
 using CompGrid.SampleHost.Api;
+using static CompGrid.SampleHost.Api.ApiResults;
 
 namespace CompGrid.SampleHost;
 
@@ -60,20 +60,23 @@ public static class BillingEndpoints
                 : Results.Text(statement.ToJson(), "application/json; charset=utf-8");
         });
 
-        api.MapPost("/quotes", async (HttpRequest request, ClaimsPrincipal user, GrantBillingService billing, CancellationToken ct) =>
+        api.MapPost("/quotes", async (HttpRequest request, ClaimsPrincipal user, GrantBillingService billing, IJobPolicy policy, IJobCallerProvider callers,
+            Microsoft.Extensions.Options.IOptions<CompGridOptions> engine, CancellationToken ct) =>
         {
-            JobRequest? body;
-            try { body = await JsonSerializer.DeserializeAsync<JobRequest>(request.Body, CompGridJson.Options, ct); }
-            catch (JsonException ex)
-            {
-                string field = ex.Path is { Length: > 2 } p ? p.TrimStart('$', '.') : "body";
-                return Problem(new ValidationError(field, "has the wrong type or the JSON is malformed"));
-            }
-            if (body is null) return Problem(new ValidationError("body", "a JSON object is required"));
+            var (body, invalid) = await ReadJsonAsync<JobRequest>(request, ct);
+            if (body is null) return invalid!;
             body.Command ??= body.Script is null && body.Executable is null && body.Image is null ? "true" : null; // a quote needs no payload
             var errors = new List<ValidationError>();
             var spec = body.ToSpec(Name(user), errors);
             if (errors.Count > 0) return Problem([.. errors]);
+            // The same rules as a submission: what the caller may not run, they get no price for either.
+            var specErrors = JobSpecValidator.Validate(spec, engine.Value.MaxWalltime);
+            if (specErrors.Count > 0) return Problem([.. specErrors.Select(e => e with { Field = JobRequest.FieldName(e.Field) })]);
+            var decision = await policy.EvaluateAsync(new JobPolicyContext
+            {
+                Spec = spec, Caller = await callers.GetCallerAsync(spec.Owner, ct), Walltime = spec.Walltime ?? engine.Value.DefaultWalltime,
+            }, ct);
+            if (!decision.IsAllowed) return PolicyDenied(new JobPolicyException(decision.Violations));
             if (spec.Account is { } account)
             {
                 var grant = await billing.GetGrantAsync(account, ct);
@@ -92,12 +95,14 @@ public static class BillingEndpoints
             }
             catch (BillingValidationException ex) { return Problem([.. ex.Errors]); }
             catch (CompGridException ex) when (ex.Code is "no-rate" or "currency-mismatch") { return Results.Problem(ex.Message, statusCode: 422, title: "Cannot price the job"); }
-        });
+        }).RequireRateLimiting(RequestLimits.QuotePolicy);
 
         var admin = api.MapGroup("/grants").RequireAuthorization(p => p.RequireRole(JobEndpoints.AdministratorRole));
 
-        admin.MapPost("", async (Grant grant, ClaimsPrincipal user, GrantBillingService billing, CancellationToken ct) =>
+        admin.MapPost("", async (HttpRequest request, ClaimsPrincipal user, GrantBillingService billing, CancellationToken ct) =>
         {
+            var (grant, invalid) = await ReadJsonAsync<Grant>(request, ct);
+            if (grant is null) return invalid!;
             try
             {
                 var created = await billing.CreateGrantAsync(grant, Name(user), ct);
@@ -107,15 +112,21 @@ public static class BillingEndpoints
             catch (CompGridException ex) when (ex.Code == "grant-exists") { return Results.Problem(ex.Message, statusCode: 409, title: "Conflict"); }
         });
 
-        admin.MapPost("/{code}/adjustments", async (string code, AdjustmentRequest body, ClaimsPrincipal user, GrantBillingService billing, CancellationToken ct) =>
+        admin.MapPost("/{code}/adjustments", async (string code, HttpRequest request, ClaimsPrincipal user, GrantBillingService billing, CancellationToken ct) =>
         {
+            var (body, invalid) = await ReadJsonAsync<AdjustmentRequest>(request, ct);
+            if (body is null) return invalid!;
+            if (Math.Abs(body.Amount) > MaxAmount) return Problem(new ValidationError("amount", $"must be between -{MaxAmount} and {MaxAmount}"));
             try { return Results.Created($"/api/grants/{code}/statement", await billing.AdjustAsync(code, body.Amount, Name(user), body.Reason ?? "", body.JobId, body.Key, ct)); }
             catch (BillingValidationException ex) { return Problem([.. ex.Errors]); }
             catch (CompGridException ex) when (ex.Code == "unknown-grant") { return GrantNotFound(code); }
         });
 
-        admin.MapPost("/{code}/allocations", async (string code, AllocationRequest body, ClaimsPrincipal user, GrantBillingService billing, CancellationToken ct) =>
+        admin.MapPost("/{code}/allocations", async (string code, HttpRequest request, ClaimsPrincipal user, GrantBillingService billing, CancellationToken ct) =>
         {
+            var (body, invalid) = await ReadJsonAsync<AllocationRequest>(request, ct);
+            if (body is null) return invalid!;
+            if (Math.Abs(body.Amount) > MaxAmount) return Problem(new ValidationError("amount", $"must be between -{MaxAmount} and {MaxAmount}"));
             try
             {
                 return Results.Created($"/api/grants/{code}/statement",
@@ -133,9 +144,8 @@ public static class BillingEndpoints
     /// <summary>The body of <c>POST /api/grants/{code}/allocations</c>.</summary>
     public sealed record AllocationRequest(decimal Amount, string? Reason, DateTimeOffset? ExpiresAt, decimal CarryOverFraction, string? Key);
 
-    private static bool IsAdmin(ClaimsPrincipal user) => user.IsInRole(JobEndpoints.AdministratorRole);
-
-    private static string Name(ClaimsPrincipal user) => user.Identity!.Name!;
+    /// <summary>The largest amount one adjustment or allocation may move: far above any grant, far below where decimal sums overflow.</summary>
+    public const decimal MaxAmount = 1_000_000_000_000_000m;
 
     // Members see their grants; administrators see all; anyone else gets "not found" (codes are not disclosed).
     private static async Task<Grant?> VisibleGrant(string code, ClaimsPrincipal user, GrantBillingService billing, CancellationToken ct)
@@ -154,9 +164,5 @@ public static class BillingEndpoints
 
     private static IResult GrantNotFound(string code) => Results.Problem($"Grant '{code}' was not found.", statusCode: 404, title: "Not found");
 
-    private static IResult Problem(params ValidationError[] errors) =>
-        Results.ValidationProblem(
-            errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray()),
-            detail: string.Join("; ", errors.Select(e => $"{e.Field}: {e.Message}")),
-            title: "Invalid request");
+    private static IResult Problem(params ValidationError[] errors) => Invalid(errors);
 }

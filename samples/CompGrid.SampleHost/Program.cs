@@ -28,6 +28,7 @@ var grid = builder.Services.AddCompGrid()
     .AddStewardship(config.GetSection("Stewardship"))   // admission order: stewardship, then billing's hold
     .AddSampleGrantBilling(config.GetSection("Billing"), Path.Combine(dataDirectory, "compgrid.db"))
     .ConfigureScheduling(config.GetSection("Scheduling"))
+    .AddJobPolicy(config.GetSection("Policy"))          // what each role may ask for; runs before every other admission check
     .AddWebhookNotifier();
 
 // Several portal instances share PostgreSQL instead of the embedded SQLite file (jobs and the billing ledger).
@@ -48,6 +49,8 @@ builder.Services.PostConfigure<CompGrid.Local.LocalBackendOptions>("local", o =>
 });
 
 builder.Services.Configure<SampleUsersOptions>(config);
+builder.Services.AddSingleton<IJobCallerProvider, SampleUserCallers>();   // the job policy sees the configured users' roles
+builder.Services.AddRequestLimits(config.GetSection("Limits"));           // body size, per-user rate limits, simulation bounds
 builder.Services.AddAuthentication(BearerTokenHandler.SchemeName)
     .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
 builder.Services.AddAuthorizationBuilder()
@@ -60,6 +63,7 @@ app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseRateLimiter();   // after authentication: partitioned by the user
 app.MapJobEndpoints();
 app.MapBillingEndpoints();
 app.MapSimulationEndpoints();

@@ -27,6 +27,21 @@ public sealed class HostProcess : IAsyncDisposable
     public Uri BaseAddress { get; }
     public StringWriter Output { get; } = new();
 
+    /// <summary>What the host has printed so far (its console log).</summary>
+    public string OutputText { get { lock (Output) return Output.ToString(); } }
+
+    /// <summary>Polls the host's console log (real state, bounded) until <paramref name="text"/> appears.</summary>
+    public async Task<bool> WaitForOutputAsync(string text, TimeSpan timeout)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!OutputText.Contains(text, StringComparison.Ordinal))
+        {
+            if (sw.Elapsed > timeout) return false;
+            await Task.Delay(50);
+        }
+        return true;
+    }
+
     public static string RepoRoot
     {
         get

@@ -14,6 +14,8 @@ public sealed class SampleHostDockerTests
         string image = BackendEnvironment.Get("COMPGRID_DOCKER_IMAGE", "Docker");
         await using var host = new HostProcess(null,
             "--CompGrid:Stewardship:MaxCpus=64",
+            // The operator lets users choose this backend and the test registry (the job policy denies both by default).
+            "--CompGrid:Policy:Default:AllowedBackends:0=lab", "--CompGrid:Policy:Default:AllowedRegistries:0=*",
             "--CompGrid:Docker:Name=lab", $"--CompGrid:Docker:DefaultImage={image}",
             "--CompGrid:Docker:Engines:0:Name=lab-a", $"--CompGrid:Docker:Engines:0:Endpoint={engine1}",
             "--CompGrid:Docker:Engines:1:Name=lab-b", $"--CompGrid:Docker:Engines:1:Endpoint={engine2}");

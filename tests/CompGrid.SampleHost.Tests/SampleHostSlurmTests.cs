@@ -12,6 +12,7 @@ public sealed class SampleHostSlurmTests
         string Env(string v) => BackendEnvironment.Get(v, "Slurm");
         await using var host = new HostProcess(null,
             "--CompGrid:Slurm:campus:Transport=Ssh",
+            "--CompGrid:Policy:Default:AllowedBackends:0=campus",   // the operator lets users choose the cluster
             $"--CompGrid:Slurm:campus:SshHost={Env("COMPGRID_SLURM_SSH_HOST")}",
             $"--CompGrid:Slurm:campus:SshPort={Env("COMPGRID_SLURM_SSH_PORT")}",
             $"--CompGrid:Slurm:campus:SshUser={Env("COMPGRID_SLURM_SSH_USER")}",

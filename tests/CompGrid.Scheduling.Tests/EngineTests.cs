@@ -295,7 +295,7 @@ public sealed class EngineTests : IAsyncLifetime
                 ctx.Response.Close();
             }
         });
-        await using var engine = await StartEngineAsync(new InMemoryBackend("m4", _time), b => b.AddWebhookNotifier());
+        await using var engine = await StartEngineAsync(new InMemoryBackend("m4", _time), b => b.AddWebhookNotifier(o => { o.SigningSecret = new string('s', 32); o.AllowedNetworks = ["127.0.0.1/32"]; }));
         var spec = Job("exit 3") with { Notifications = new NotificationSettings { Webhook = new Uri($"http://127.0.0.1:{port}/hook") } };
         var h = await engine.SubmitAsync(spec);
         var done = await h.WaitForCompletionAsync().WaitAsync(TimeSpan.FromSeconds(10));

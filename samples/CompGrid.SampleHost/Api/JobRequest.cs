@@ -30,6 +30,9 @@ public sealed class JobRequest
     public Dictionary<string, string>? Labels { get; set; }
     public Uri? Webhook { get; set; }
 
+    /// <summary>The largest <see cref="WalltimeSeconds"/> read at all (about 68 years); the engine's own maximum is lower.</summary>
+    public const long MaxWalltimeSeconds = int.MaxValue;
+
     /// <summary>Maps the engine's field names (<c>resources.cpus</c>) to this body's (<c>cpus</c>).</summary>
     public static string FieldName(string engineField) => engineField switch
     {
@@ -47,6 +50,7 @@ public sealed class JobRequest
         "payload.executable" => "executable",
         "payload.image" => "image",
         "notifications.webhook" => "webhook",
+        "payload.network" => "network",
         _ when engineField.StartsWith("payload.arguments", StringComparison.Ordinal) => "arguments" + engineField["payload.arguments".Length..],
         _ => engineField,
     };
@@ -64,7 +68,9 @@ public sealed class JobRequest
         else if (Script is not null) payload = JobPayload.FromScript(Script, Interpreter);
         else if (Executable is not null) payload = JobPayload.Exec(Executable, [.. Arguments ?? []]);
         else payload = JobPayload.Container(Image!, [.. Arguments ?? []]) with { Network = Network };
+        // TimeSpan.FromSeconds throws past about 29,000 years; the engine's MaxWalltime then applies to what converts.
         if (WalltimeSeconds is <= 0) errors.Add(new ValidationError("walltimeSeconds", "must be positive"));
+        else if (WalltimeSeconds > MaxWalltimeSeconds) errors.Add(new ValidationError("walltimeSeconds", $"must be at most {MaxWalltimeSeconds}"));
         return new JobSpec
         {
             Name = Name ?? "job",
@@ -72,7 +78,7 @@ public sealed class JobRequest
             Account = Account,
             Payload = payload,
             Resources = new ResourceRequest { Cpus = Cpus, MemoryMiB = MemoryMiB, Gpus = Gpus, GpuModel = GpuModel, Nodes = Nodes },
-            Walltime = WalltimeSeconds is > 0 ? TimeSpan.FromSeconds(WalltimeSeconds.Value) : null,
+            Walltime = WalltimeSeconds is > 0 and <= MaxWalltimeSeconds ? TimeSpan.FromSeconds(WalltimeSeconds.Value) : null,
             Constraints = new JobConstraints { Partition = Partition, Backend = Backend },
             Qos = Qos,
             Nice = Nice,

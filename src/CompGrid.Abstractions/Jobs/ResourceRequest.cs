@@ -21,11 +21,11 @@ public sealed record ResourceRequest
     /// <summary>Number of nodes. The default is 1.</summary>
     public int Nodes { get; init; } = 1;
 
-    /// <summary>Total CPUs across all nodes.</summary>
-    public int TotalCpus => Cpus * Nodes;
+    /// <summary>Total CPUs across all nodes. Checked: validation bounds the product, and a wrapped total would turn into a negative quote.</summary>
+    public int TotalCpus => checked(Cpus * Nodes);
 
-    /// <summary>Total GPUs across all nodes.</summary>
-    public int TotalGpus => Gpus * Nodes;
+    /// <summary>Total GPUs across all nodes (checked, like <see cref="TotalCpus"/>).</summary>
+    public int TotalGpus => checked(Gpus * Nodes);
 
     /// <inheritdoc/>
     public override string ToString() =>

@@ -70,15 +70,6 @@ public static class CompGridServiceCollectionExtensions
         return builder;
     }
 
-    /// <summary>Adds the webhook notifier (each job's webhook, plus <see cref="WebhookNotifierOptions.Url"/> when set).</summary>
-    public static ICompGridBuilder AddWebhookNotifier(this ICompGridBuilder builder, Action<WebhookNotifierOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        if (configure is not null) builder.Services.Configure(configure);
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IJobNotifier, WebhookNotifier>());
-        return builder;
-    }
-
     /// <summary>Adds a backend instance (for backends built with their non-DI factory, or test fakes).</summary>
     public static ICompGridBuilder AddBackend(this ICompGridBuilder builder, IComputeBackend backend)
     {

@@ -11,6 +11,45 @@ public static partial class JobSpecValidator
     /// <summary>The longest command line or script accepted, in characters.</summary>
     public const int MaxPayloadLength = 1 << 20;
 
+    /// <summary>The most CPUs per node.</summary>
+    public const int MaxCpusPerNode = 100_000;
+
+    /// <summary>The most nodes of one job.</summary>
+    public const int MaxNodes = 100_000;
+
+    /// <summary>The most GPUs per node.</summary>
+    public const int MaxGpusPerNode = 1024;
+
+    /// <summary>The most CPUs of one job (per node × nodes): well inside <see cref="int"/>, so totals never wrap.</summary>
+    public const int MaxTotalCpus = 10_000_000;
+
+    /// <summary>The most GPUs of one job (per node × nodes).</summary>
+    public const int MaxTotalGpus = 1_000_000;
+
+    /// <summary>The most memory per node, in MiB (64 TiB).</summary>
+    public const long MaxMemoryMiBPerNode = 1L << 26;
+
+    /// <summary>The most memory of one job (per node × nodes), in MiB (64 PiB).</summary>
+    public const long MaxTotalMemoryMiB = 1L << 36;
+
+    /// <summary>The most environment variables of one job.</summary>
+    public const int MaxEnvironmentVariables = 1024;
+
+    /// <summary>The most characters of all environment names and values together.</summary>
+    public const int MaxEnvironmentLength = 1 << 20;
+
+    /// <summary>The most labels of one job.</summary>
+    public const int MaxLabels = 64;
+
+    /// <summary>The most payload arguments of one job.</summary>
+    public const int MaxArguments = 4096;
+
+    /// <summary>The most staged inputs or outputs of one job, and the most required or forbidden node features.</summary>
+    public const int MaxItems = 1024;
+
+    /// <summary>The longest path (working, output directory, executable, interpreter, staging source), in characters.</summary>
+    public const int MaxPathLength = 4096;
+
     /// <summary>Returns the errors of <paramref name="spec"/> (empty when valid) under the given engine limits.</summary>
     public static IReadOnlyList<ValidationError> Validate(JobSpec spec, TimeSpan maxWalltime)
     {
@@ -34,13 +73,29 @@ public static partial class JobSpecValidator
         if (r is null) Add("resources", "is required");
         else
         {
+            bool cpusOk = false, nodesOk = false, gpusOk = false, memoryOk = false;
             if (r.Cpus < 1) Add("resources.cpus", "must be at least 1");
-            else if (r.Cpus > 100_000) Add("resources.cpus", "must be at most 100000");
+            else if (r.Cpus > MaxCpusPerNode) Add("resources.cpus", $"must be at most {MaxCpusPerNode}");
+            else cpusOk = true;
             if (r.MemoryMiB < 0) Add("resources.memoryMiB", "must not be negative (0 means the default per CPU)");
+            else if (r.MemoryMiB > MaxMemoryMiBPerNode) Add("resources.memoryMiB", $"must be at most {MaxMemoryMiBPerNode} MiB per node");
+            else memoryOk = true;
             if (r.Gpus < 0) Add("resources.gpus", "must not be negative");
-            else if (r.Gpus > 1024) Add("resources.gpus", "must be at most 1024");
+            else if (r.Gpus > MaxGpusPerNode) Add("resources.gpus", $"must be at most {MaxGpusPerNode}");
+            else gpusOk = true;
             if (r.Nodes < 1) Add("resources.nodes", "must be at least 1");
-            else if (r.Nodes > 100_000) Add("resources.nodes", "must be at most 100000");
+            else if (r.Nodes > MaxNodes) Add("resources.nodes", $"must be at most {MaxNodes}");
+            else nodesOk = true;
+            // Totals in long, checked here, so that no later product (TotalCpus, a quote, a hold) can wrap.
+            if (nodesOk)
+            {
+                if (cpusOk && (long)r.Cpus * r.Nodes > MaxTotalCpus)
+                    Add("resources.cpus", $"cpus × nodes = {(long)r.Cpus * r.Nodes} is more than the {MaxTotalCpus} CPUs one job may have");
+                if (gpusOk && (long)r.Gpus * r.Nodes > MaxTotalGpus)
+                    Add("resources.gpus", $"gpus × nodes = {(long)r.Gpus * r.Nodes} is more than the {MaxTotalGpus} GPUs one job may have");
+                if (memoryOk && r.MemoryMiB * r.Nodes > MaxTotalMemoryMiB)
+                    Add("resources.memoryMiB", $"memoryMiB × nodes = {r.MemoryMiB * r.Nodes} is more than the {MaxTotalMemoryMiB} MiB one job may have");
+            }
             if (r.GpuModel is not null)
             {
                 if (r.Gpus == 0) Add("resources.gpuModel", "needs resources.gpus of at least 1");
@@ -54,24 +109,37 @@ public static partial class JobSpecValidator
             else if (w > maxWalltime) Add("walltime", $"must be at most {maxWalltime}");
         }
 
-        foreach (var (key, value) in spec.Environment ?? new Dictionary<string, string>())
+        var environment = spec.Environment ?? new Dictionary<string, string>();
+        if (environment.Count > MaxEnvironmentVariables) Add("environment", $"must have at most {MaxEnvironmentVariables} variables");
+        else
         {
-            if (!EnvNameRegex().IsMatch(key)) Add($"environment.{key}", "name must match [A-Za-z_][A-Za-z0-9_]* (at most 128 characters)");
-            else if (value is null) Add($"environment.{key}", "value must not be null");
-            else if (value.Contains('\0', StringComparison.Ordinal)) Add($"environment.{key}", "value must not contain NUL");
-            else if (value.Length > 32_768) Add($"environment.{key}", "value must be at most 32768 characters");
+            long environmentLength = 0;
+            foreach (var (key, value) in environment)
+            {
+                environmentLength += key.Length + (value?.Length ?? 0);
+                if (!EnvNameRegex().IsMatch(key)) Add($"environment.{Shorten(key)}", "name must match [A-Za-z_][A-Za-z0-9_]* (at most 128 characters)");
+                else if (value is null) Add($"environment.{key}", "value must not be null");
+                else if (value.Contains('\0', StringComparison.Ordinal)) Add($"environment.{key}", "value must not contain NUL");
+                else if (value.Length > 32_768) Add($"environment.{key}", "value must be at most 32768 characters");
+            }
+            if (environmentLength > MaxEnvironmentLength) Add("environment", $"names and values must be at most {MaxEnvironmentLength} characters in all");
         }
 
-        foreach (var (key, value) in spec.Labels ?? new Dictionary<string, string>())
+        var labels = spec.Labels ?? new Dictionary<string, string>();
+        if (labels.Count > MaxLabels) Add("labels", $"must have at most {MaxLabels} labels");
+        else
         {
-            if (!LabelKeyRegex().IsMatch(key)) Add($"labels.{key}", "key must be 1-63 characters of letters, digits, '.', '_', '/' or '-'");
-            else if (value is null || value.Length > 256 || value.Any(char.IsControl)) Add($"labels.{key}", "value must be at most 256 characters without control characters");
+            foreach (var (key, value) in labels)
+            {
+                if (!LabelKeyRegex().IsMatch(key)) Add($"labels.{Shorten(key)}", "key must be 1-63 characters of letters, digits, '.', '_', '/' or '-'");
+                else if (value is null || value.Length > 256 || value.Any(char.IsControl)) Add($"labels.{key}", "value must be at most 256 characters without control characters");
+            }
         }
 
-        if (spec.WorkingDirectory is { } wd && (!wd.StartsWith('/') || wd.Contains('\0', StringComparison.Ordinal) || wd.Any(char.IsControl)))
-            Add("workingDirectory", "must be an absolute path without control characters");
-        if (spec.OutputDirectory is { } od && (!od.StartsWith('/') || od.Any(char.IsControl)))
-            Add("outputDirectory", "must be an absolute path without control characters");
+        if (spec.WorkingDirectory is { } wd && (!wd.StartsWith('/') || wd.Length > MaxPathLength || wd.Any(char.IsControl)))
+            Add("workingDirectory", $"must be an absolute path of at most {MaxPathLength} characters without control characters");
+        if (spec.OutputDirectory is { } od && (!od.StartsWith('/') || od.Length > MaxPathLength || od.Any(char.IsControl)))
+            Add("outputDirectory", $"must be an absolute path of at most {MaxPathLength} characters without control characters");
 
         if (spec.Nice is < -10_000 or > 10_000) Add("nice", "must be between -10000 and 10000");
         if (spec.Qos is not null && !SimpleNameRegex().IsMatch(spec.Qos)) Add("qos", "must be 1-64 characters of letters, digits, '.', '_' or '-'");
@@ -81,15 +149,24 @@ public static partial class JobSpecValidator
         {
             if (c.Partition is not null && !SimpleNameRegex().IsMatch(c.Partition)) Add("constraints.partition", "must be 1-64 characters of letters, digits, '.', '_' or '-'");
             if (c.Backend is not null && !SimpleNameRegex().IsMatch(c.Backend)) Add("constraints.backend", "must be 1-64 characters of letters, digits, '.', '_' or '-'");
-            foreach (string f in c.RequiredFeatures.Concat(c.ForbiddenFeatures))
-                if (f is null || !SimpleNameRegex().IsMatch(f)) { Add("constraints.features", $"feature '{f}' must be 1-64 characters of letters, digits, '.', '_' or '-'"); break; }
+            IReadOnlyList<string> required = c.RequiredFeatures ?? [], forbidden = c.ForbiddenFeatures ?? [];
+            if (required.Count + forbidden.Count > MaxItems) Add("constraints.features", $"must name at most {MaxItems} features");
+            else
+            {
+                foreach (string f in required.Concat(forbidden))
+                    if (f is null || !SimpleNameRegex().IsMatch(f)) { Add("constraints.features", $"feature '{Shorten(f ?? "")}' must be 1-64 characters of letters, digits, '.', '_' or '-'"); break; }
+            }
         }
 
-        for (int i = 0; i < spec.Inputs.Count; i++) ValidateStaging(spec.Inputs[i], $"inputs[{i}]", sourceRelative: false, Add);
-        for (int i = 0; i < spec.Outputs.Count; i++) ValidateStaging(spec.Outputs[i], $"outputs[{i}]", sourceRelative: true, Add);
+        IReadOnlyList<StagingItem> inputs = spec.Inputs ?? [], outputs = spec.Outputs ?? [];
+        if (inputs.Count > MaxItems) Add("inputs", $"must have at most {MaxItems} items");
+        else for (int i = 0; i < inputs.Count; i++) ValidateStaging(inputs[i], $"inputs[{i}]", sourceRelative: false, Add);
+        if (outputs.Count > MaxItems) Add("outputs", $"must have at most {MaxItems} items");
+        else for (int i = 0; i < outputs.Count; i++) ValidateStaging(outputs[i], $"outputs[{i}]", sourceRelative: true, Add);
 
-        if (spec.Notifications?.Webhook is { } hook && hook.Scheme is not ("http" or "https"))
-            Add("notifications.webhook", "must be an absolute http or https URL");
+        // A relative Uri (JSON "x") has no Scheme: reading it throws, so ask IsAbsoluteUri first.
+        if (spec.Notifications?.Webhook is { } hook && (!hook.IsAbsoluteUri || hook.Scheme is not ("http" or "https") || hook.OriginalString.Length > MaxPathLength))
+            Add("notifications.webhook", $"must be an absolute http or https URL of at most {MaxPathLength} characters");
         return errors;
     }
 
@@ -107,33 +184,44 @@ public static partial class JobSpecValidator
                 if (string.IsNullOrWhiteSpace(p.Script)) add("payload.script", "must not be empty");
                 else if (p.Script.Length > MaxPayloadLength) add("payload.script", $"must be at most {MaxPayloadLength} characters");
                 else if (p.Script.Contains('\0', StringComparison.Ordinal)) add("payload.script", "must not contain NUL");
-                if (p.Interpreter is { } interp && (!interp.StartsWith('/') || interp.Any(c => char.IsControl(c) || char.IsWhiteSpace(c))))
-                    add("payload.interpreter", "must be an absolute path without spaces or control characters");
+                if (p.Interpreter is { } interp && (!interp.StartsWith('/') || interp.Length > MaxPathLength || interp.Any(c => char.IsControl(c) || char.IsWhiteSpace(c))))
+                    add("payload.interpreter", $"must be an absolute path of at most {MaxPathLength} characters without spaces or control characters");
                 break;
             case PayloadKind.Executable:
                 if (string.IsNullOrWhiteSpace(p.Executable)) add("payload.executable", "must not be empty");
-                else if (p.Executable.Contains('\0', StringComparison.Ordinal) || p.Executable.Any(char.IsControl)) add("payload.executable", "must not contain control characters");
+                else if (p.Executable.Length > MaxPathLength) add("payload.executable", $"must be at most {MaxPathLength} characters");
+                else if (p.Executable.Any(char.IsControl)) add("payload.executable", "must not contain control characters");
                 break;
             case PayloadKind.Container:
                 if (string.IsNullOrWhiteSpace(p.Image)) add("payload.image", "must not be empty");
-                else if (!ImageRegex().IsMatch(p.Image)) add("payload.image", "must be an image reference like registry/name:tag or name@sha256:digest");
+                else if (p.Image.Length > 512 || !ImageRegex().IsMatch(p.Image)) add("payload.image", "must be an image reference like registry/name:tag or name@sha256:digest");
                 break;
             default:
                 add("payload.kind", $"'{p.Kind}' is not a payload kind");
                 break;
         }
-        for (int i = 0; i < p.Arguments.Count; i++)
-            if (p.Arguments[i] is null || p.Arguments[i].Contains('\0', StringComparison.Ordinal)) add($"payload.arguments[{i}]", "must not be null or contain NUL");
+        IReadOnlyList<string> arguments = p.Arguments ?? [];
+        if (arguments.Count > MaxArguments) { add("payload.arguments", $"must have at most {MaxArguments} arguments"); return; }
+        long argumentsLength = 0;
+        for (int i = 0; i < arguments.Count; i++)
+        {
+            argumentsLength += arguments[i]?.Length ?? 0;
+            if (arguments[i] is null || arguments[i].Contains('\0', StringComparison.Ordinal)) add($"payload.arguments[{i}]", "must not be null or contain NUL");
+        }
+        if (argumentsLength > MaxPayloadLength) add("payload.arguments", $"must be at most {MaxPayloadLength} characters in all");
     }
 
     private static void ValidateStaging(StagingItem item, string field, bool sourceRelative, Action<string, string> add)
     {
         if (item is null) { add(field, "must not be null"); return; }
-        if (sourceRelative ? !StagingItem.IsSafeRelativePath(item.Source) : string.IsNullOrEmpty(item.Source) || item.Source.Any(char.IsControl))
+        if (sourceRelative ? !StagingItem.IsSafeRelativePath(item.Source) : string.IsNullOrEmpty(item.Source) || item.Source.Length > MaxPathLength || item.Source.Any(char.IsControl))
             add($"{field}.source", sourceRelative ? "must be a relative path inside the working directory (no '..', not absolute)" : "must be a path without control characters");
         if (!StagingItem.IsSafeRelativePath(item.Destination))
             add($"{field}.destination", "must be a relative path (no '..', not absolute)");
     }
+
+    // An invalid key is echoed in the field name: keep that short.
+    private static string Shorten(string key) => key.Length <= 64 ? key : key[..64] + "…";
 
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")]
     private static partial Regex UserNameRegex();

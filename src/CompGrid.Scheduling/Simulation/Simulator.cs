@@ -154,8 +154,8 @@ public static class Simulator
 
     private sealed record Run(RunningJob Running, SimulatedJob Job, TimeSpan Start);
 
-    /// <summary>Simulates one configuration.</summary>
-    public static SimulationReport Simulate(Workload workload, SimulationConfiguration? configuration = null)
+    /// <summary>Simulates one configuration. <paramref name="cancellationToken"/> is observed once per event (a portal passes its request's).</summary>
+    public static SimulationReport Simulate(Workload workload, SimulationConfiguration? configuration = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(workload);
         configuration ??= new SimulationConfiguration();
@@ -183,6 +183,7 @@ public static class Simulator
         TimeSpan now = jobs.Count > 0 ? jobs[0].Submit : TimeSpan.Zero;
         while (true)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             bool changed = false;
             while (ends.TryPeek(out Run? r, out var p) && p.End <= now.Ticks)
             {

@@ -7,10 +7,11 @@ using NpgsqlTypes;
 namespace CompGrid.Storage.PostgreSql;
 
 /// <summary>
-/// The job store on PostgreSQL: jobs (a JSON document plus indexed columns), transition history and usage records.
-/// Updates use optimistic concurrency on <see cref="JobRecord.Version"/>, so several instances can share the store.
+/// The job store on PostgreSQL: jobs (a JSON document plus indexed columns), transition history, usage records and
+/// the notification outbox (in <c>PostgreSqlJobStore.Outbox.cs</c>). Updates use optimistic concurrency on
+/// <see cref="JobRecord.Version"/>, so several instances can share the store.
 /// </summary>
-public sealed class PostgreSqlJobStore : IJobStore
+public sealed partial class PostgreSqlJobStore : IJobStore, INotificationOutbox
 {
     internal static readonly string[] Migrations =
     [
@@ -43,6 +44,23 @@ public sealed class PostgreSqlJobStore : IJobStore
             owner text NOT NULL,
             record text NOT NULL
         );
+        """,
+        // v2: the notification outbox
+        """
+        CREATE TABLE {schema}.notification_outbox (
+            seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            id text NOT NULL UNIQUE,
+            job_id text NOT NULL,
+            notifier text NOT NULL,
+            state text NOT NULL,
+            attempts integer NOT NULL,
+            created_at timestamptz NOT NULL,
+            next_attempt_at timestamptz NOT NULL,
+            delivered_at timestamptz NULL,
+            last_error text NULL,
+            notification text NOT NULL
+        );
+        CREATE INDEX ix_notification_outbox_due ON {schema}.notification_outbox (state, next_attempt_at, seq);
         """,
     ];
 
@@ -93,9 +111,14 @@ public sealed class PostgreSqlJobStore : IJobStore
     }
 
     /// <inheritdoc/>
-    public async Task<bool> TryUpdateAsync(JobRecord job, long expectedVersion, JobTransition? transition, CancellationToken cancellationToken = default)
+    public Task<bool> TryUpdateAsync(JobRecord job, long expectedVersion, JobTransition? transition, CancellationToken cancellationToken = default) =>
+        TryUpdateWithMessagesAsync(job, expectedVersion, transition, [], cancellationToken);
+
+    /// <inheritdoc/>
+    public async Task<bool> TryUpdateWithMessagesAsync(JobRecord job, long expectedVersion, JobTransition? transition, IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(messages);
         using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
         using var tx = await c.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         using (var cmd = new NpgsqlCommand($"""
@@ -114,6 +137,7 @@ public sealed class PostgreSqlJobStore : IJobStore
             }
         }
         if (transition is not null) await InsertTransitionAsync(c, tx, transition, cancellationToken).ConfigureAwait(false);
+        await InsertMessagesAsync(c, tx, messages, cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return true;
     }

@@ -8,9 +8,10 @@ namespace CompGrid.Storage.Sqlite;
 
 /// <summary>
 /// The durable job store on SQLite: jobs (JSON document plus indexed columns), transition history, approval decisions
-/// and usage records. Updates use optimistic concurrency on <see cref="JobRecord.Version"/>.
+/// usage records and the notification outbox (in <c>SqliteJobStore.Outbox.cs</c>). Updates use optimistic concurrency
+/// on <see cref="JobRecord.Version"/>.
 /// </summary>
-public sealed class SqliteJobStore : IJobStore
+public sealed partial class SqliteJobStore : IJobStore, INotificationOutbox
 {
     /// <summary>The schema, one migration per version (append, never edit).</summary>
     internal static readonly string[] Migrations =
@@ -54,6 +55,23 @@ public sealed class SqliteJobStore : IJobStore
             owner TEXT NOT NULL,
             record TEXT NOT NULL
         );
+        """,
+        // v2: the notification outbox (times as UTC ticks, so ordering and comparison are exact)
+        """
+        CREATE TABLE notification_outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            job_id TEXT NOT NULL,
+            notifier TEXT NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            next_attempt_at INTEGER NOT NULL,
+            delivered_at INTEGER NULL,
+            last_error TEXT NULL,
+            notification TEXT NOT NULL
+        );
+        CREATE INDEX ix_notification_outbox_due ON notification_outbox (state, next_attempt_at, seq);
         """,
     ];
 
@@ -109,9 +127,14 @@ public sealed class SqliteJobStore : IJobStore
     }
 
     /// <inheritdoc/>
-    public async Task<bool> TryUpdateAsync(JobRecord job, long expectedVersion, JobTransition? transition, CancellationToken cancellationToken = default)
+    public Task<bool> TryUpdateAsync(JobRecord job, long expectedVersion, JobTransition? transition, CancellationToken cancellationToken = default) =>
+        TryUpdateWithMessagesAsync(job, expectedVersion, transition, [], cancellationToken);
+
+    /// <inheritdoc/>
+    public async Task<bool> TryUpdateWithMessagesAsync(JobRecord job, long expectedVersion, JobTransition? transition, IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(messages);
         using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
         using var tx = await SqliteConnectionFactory.BeginWriteAsync(c, cancellationToken).ConfigureAwait(false);
         using (var cmd = c.CreateCommand())
@@ -137,6 +160,7 @@ public sealed class SqliteJobStore : IJobStore
         }
         if (transition is not null) await InsertTransitionAsync(c, tx, transition, cancellationToken).ConfigureAwait(false);
         await UpsertApprovalAsync(c, tx, job, cancellationToken).ConfigureAwait(false);
+        await InsertMessagesAsync(c, tx, messages, cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return true;
     }

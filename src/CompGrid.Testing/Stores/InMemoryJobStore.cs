@@ -2,13 +2,16 @@ using System.Runtime.CompilerServices;
 
 namespace CompGrid.Testing;
 
-/// <summary>An <see cref="IJobStore"/> in memory, for tests only (nothing survives the process).</summary>
-public sealed class InMemoryJobStore : IJobStore
+/// <summary>An <see cref="IJobStore"/> and <see cref="INotificationOutbox"/> in memory, for tests only (nothing survives the process).</summary>
+public sealed class InMemoryJobStore : IJobStore, INotificationOutbox
 {
     private readonly object _gate = new();
     private readonly Dictionary<string, JobRecord> _jobs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<JobTransition>> _history = new(StringComparer.Ordinal);
     private readonly Dictionary<string, UsageRecord> _usage = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, OutboxMessage> _outbox = new(StringComparer.Ordinal);
+    private long _outboxSeq;
+    private readonly Dictionary<string, long> _outboxOrder = new(StringComparer.Ordinal);
 
     /// <inheritdoc/>
     public Task InitializeAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
@@ -25,16 +28,99 @@ public sealed class InMemoryJobStore : IJobStore
     }
 
     /// <inheritdoc/>
-    public Task<bool> TryUpdateAsync(JobRecord job, long expectedVersion, JobTransition? transition, CancellationToken cancellationToken = default)
+    public Task<bool> TryUpdateAsync(JobRecord job, long expectedVersion, JobTransition? transition, CancellationToken cancellationToken = default) =>
+        TryUpdateWithMessagesAsync(job, expectedVersion, transition, [], cancellationToken);
+
+    /// <inheritdoc/>
+    public Task<bool> TryUpdateWithMessagesAsync(JobRecord job, long expectedVersion, JobTransition? transition, IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(messages);
         lock (_gate)
         {
             if (!_jobs.TryGetValue(job.Id, out var current)) throw new JobNotFoundException(job.Id);
             if (current.Version != expectedVersion) return Task.FromResult(false);
             _jobs[job.Id] = job;
             if (transition is not null) _history[job.Id].Add(transition);
+            AddMessages(messages);
             return Task.FromResult(true);
         }
+    }
+
+    /// <inheritdoc/>
+    public Task EnqueueAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        lock (_gate) AddMessages(messages);
+        return Task.CompletedTask;
+    }
+
+    private void AddMessages(IReadOnlyList<OutboxMessage> messages)
+    {
+        foreach (var m in messages)
+            if (_outbox.TryAdd(m.Id, m)) _outboxOrder[m.Id] = ++_outboxSeq;
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<OutboxMessage>> ClaimDueAsync(DateTimeOffset now, DateTimeOffset claimUntil, int limit, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            var due = _outbox.Values.Where(m => m.State == OutboxMessageState.Pending && m.NextAttemptAt <= now)
+                .OrderBy(m => m.NextAttemptAt).ThenBy(m => _outboxOrder[m.Id]).Take(limit).ToList();
+            var claimed = due.Select(m => m with { NextAttemptAt = claimUntil }).ToList();
+            foreach (var m in claimed) _outbox[m.Id] = m;
+            return Task.FromResult<IReadOnlyList<OutboxMessage>>(claimed);
+        }
+    }
+
+    /// <inheritdoc/>
+    public Task MarkDeliveredAsync(string messageId, DateTimeOffset at, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            if (_outbox.TryGetValue(messageId, out var m) && m.State == OutboxMessageState.Pending)
+                _outbox[messageId] = m with { State = OutboxMessageState.Delivered, Attempts = m.Attempts + 1, DeliveredAt = at };
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public Task MarkFailedAsync(string messageId, string error, DateTimeOffset? retryAt, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            if (_outbox.TryGetValue(messageId, out var m) && m.State == OutboxMessageState.Pending)
+            {
+                _outbox[messageId] = m with
+                {
+                    Attempts = m.Attempts + 1, LastError = error,
+                    State = retryAt is null ? OutboxMessageState.DeadLettered : OutboxMessageState.Pending,
+                    NextAttemptAt = retryAt ?? m.NextAttemptAt,
+                };
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public Task<OutboxMessage?> GetMessageAsync(string messageId, CancellationToken cancellationToken = default)
+    {
+        lock (_gate) return Task.FromResult(_outbox.GetValueOrDefault(messageId));
+    }
+
+    /// <inheritdoc/>
+    public async IAsyncEnumerable<OutboxMessage> QueryMessagesAsync(OutboxMessageState? state = null, int limit = 1000, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        List<OutboxMessage> result;
+        lock (_gate)
+            result = _outbox.Values.Where(m => state is null || m.State == state).OrderBy(m => _outboxOrder[m.Id]).Take(limit).ToList();
+        foreach (var m in result)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return m;
+        }
+        await Task.CompletedTask.ConfigureAwait(false);
     }
 
     /// <inheritdoc/>

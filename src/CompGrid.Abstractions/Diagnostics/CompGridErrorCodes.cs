@@ -1,0 +1,94 @@
+namespace CompGrid;
+
+/// <summary>
+/// The catalogue of machine-readable error codes that CompGrid puts in <see cref="CompGridException.Code"/> and in
+/// <see cref="AdmissionResult.Code"/>. Portals map them to HTTP statuses and messages; scripts branch on them. A code
+/// never changes meaning once shipped; new codes are added here, never written as free strings elsewhere.
+/// </summary>
+/// <remarks>
+/// Codes are lower-case words joined by hyphens. Each constant's summary says when it is used and whether the
+/// operation may succeed if retried (the exception's <see cref="CompGridException.IsTransient"/> says so per instance).
+/// </remarks>
+public static class CompGridErrorCodes
+{
+    // --- Requests and policy -------------------------------------------------------------------------------------
+
+    /// <summary>A request broke a validation rule; <see cref="JobValidationException.Errors"/> names the fields.</summary>
+    public const string Invalid = "invalid";
+
+    /// <summary>The caller may not do this (role, ownership or policy). Not transient.</summary>
+    public const string Forbidden = "forbidden";
+
+    /// <summary>The job, grant or other object does not exist (or the caller may not see it).</summary>
+    public const string NotFound = "not-found";
+
+    /// <summary>A per-account or per-user resource limit stops the job from starting now.</summary>
+    public const string Limit = "limit";
+
+    /// <summary>A job specification asked for something the policy layer does not allow for this caller.</summary>
+    public const string PolicyDenied = "policy-denied";
+
+    // --- Billing -------------------------------------------------------------------------------------------------
+
+    /// <summary>The grant cannot cover the job's quote.</summary>
+    public const string InsufficientFunds = "insufficient-funds";
+
+    /// <summary>The job names no grant and the billing options require one.</summary>
+    public const string AccountRequired = "account-required";
+
+    /// <summary>The named grant does not exist.</summary>
+    public const string UnknownGrant = "unknown-grant";
+
+    /// <summary>The job's owner is not a member of the grant.</summary>
+    public const string NotAMember = "not-a-member";
+
+    /// <summary>The grant exists but is not active (not started, expired or closed).</summary>
+    public const string GrantInactive = "grant-inactive";
+
+    /// <summary>A grant with that code already exists.</summary>
+    public const string GrantExists = "grant-exists";
+
+    /// <summary>A rate card with that name and version already exists.</summary>
+    public const string RateCardExists = "rate-card-exists";
+
+    /// <summary>No rate card prices the job's resources at its time.</summary>
+    public const string NoRate = "no-rate";
+
+    /// <summary>Amounts in different currencies were combined.</summary>
+    public const string CurrencyMismatch = "currency-mismatch";
+
+    /// <summary>A ledger entry with the same idempotency key exists with different content.</summary>
+    public const string DuplicateKey = "duplicate-key";
+
+    // --- Backends ------------------------------------------------------------------------------------------------
+
+    /// <summary>The backend (or its controller) cannot be reached or is busy. Transient.</summary>
+    public const string Unavailable = "unavailable";
+
+    /// <summary>A backend call did not answer in time. Transient.</summary>
+    public const string Timeout = "timeout";
+
+    /// <summary>The backend's circuit breaker is open after repeated failures. Transient.</summary>
+    public const string CircuitOpen = "circuit-open";
+
+    /// <summary>The backend's credentials were refused or are missing.</summary>
+    public const string Unauthorized = "unauthorized";
+
+    /// <summary>The backend printed or returned something CompGrid cannot read.</summary>
+    public const string UnexpectedOutput = "unexpected-output";
+
+    /// <summary>The backend speaks no protocol version CompGrid knows.</summary>
+    public const string UnsupportedVersion = "unsupported-version";
+
+    /// <summary>The backend's accounting has no record of the job yet. Transient.</summary>
+    public const string AccountingPending = "accounting-pending";
+
+    /// <summary>A staged file or archive broke the path, link, size or count rules; nothing was written.</summary>
+    public const string UnsafeArchive = "unsafe-archive";
+
+    /// <summary>Staging inputs or outputs failed.</summary>
+    public const string StagingErrors = "staging-errors";
+
+    /// <summary>The container image is not present and may not be pulled.</summary>
+    public const string ImageMissing = "image-missing";
+}

@@ -16,7 +16,7 @@ public static class PostgreSqlBilling
     /// <summary>
     /// A billing store with its own connection pool on <see cref="PostgreSqlBillingStoreOptions.ConnectionString"/>
     /// (disposed with the store, which is <see cref="IAsyncDisposable"/>). Throws
-    /// <see cref="Microsoft.Extensions.Options.OptionsValidationException"/> naming each invalid option.
+    /// <see cref="ArgumentException"/> naming each invalid option.
     /// </summary>
     public static IBillingStore CreateStore(PostgreSqlBillingStoreOptions options, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
     {

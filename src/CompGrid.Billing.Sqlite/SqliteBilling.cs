@@ -14,7 +14,7 @@ public static class SqliteBilling
 {
     /// <summary>
     /// A billing store in <see cref="SqliteBillingStoreOptions.DatabasePath"/>, its schema created or migrated on first
-    /// use. Throws <see cref="Microsoft.Extensions.Options.OptionsValidationException"/> naming each invalid option.
+    /// use. Throws <see cref="ArgumentException"/> naming each invalid option.
     /// </summary>
     public static IBillingStore CreateStore(SqliteBillingStoreOptions options, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
     {

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Options;
-
 namespace CompGrid.Billing.Sqlite;
 
 /// <summary>Settings of the SQLite billing store.</summary>
@@ -7,31 +5,12 @@ public sealed class SqliteBillingStoreOptions
 {
     /// <summary>
     /// The database file (required; created if missing, with its directory). The job store's file is fine: each keeps
-    /// its own tables and migrations. The default is empty.
+    /// its own tables and migrations.
     /// </summary>
+    /// <value>The default is empty (it must be set).</value>
     public string DatabasePath { get; set; } = "";
 
-    /// <summary>How long a write waits for another writer's lock on the file before it fails. The default is 10 seconds.</summary>
+    /// <summary>How long a write waits for another writer's lock on the file before it fails (0 to 1 hour).</summary>
+    /// <value>The default is 10 seconds.</value>
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(10);
-}
-
-/// <summary>The one validator of <see cref="SqliteBillingStoreOptions"/>, used by dependency injection (at start-up) and by <see cref="SqliteBilling.CreateStore"/>.</summary>
-public sealed class SqliteBillingStoreOptionsValidator : IValidateOptions<SqliteBillingStoreOptions>
-{
-    /// <inheritdoc/>
-    public ValidateOptionsResult Validate(string? name, SqliteBillingStoreOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        var errors = new List<string>();
-        if (string.IsNullOrWhiteSpace(options.DatabasePath)) errors.Add("DatabasePath: is required.");
-        else if (options.DatabasePath.IndexOf('\0', StringComparison.Ordinal) >= 0) errors.Add("DatabasePath: must not contain a NUL character.");
-        if (options.BusyTimeout < TimeSpan.Zero || options.BusyTimeout > TimeSpan.FromHours(1)) errors.Add("BusyTimeout: must be between 0 and 1 hour.");
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors.Select(e => "SQLite billing store: " + e));
-    }
-
-    internal static void ThrowIfInvalid(SqliteBillingStoreOptions options)
-    {
-        var result = new SqliteBillingStoreOptionsValidator().Validate(null, options);
-        if (result.Failed) throw new OptionsValidationException(nameof(SqliteBillingStoreOptions), typeof(SqliteBillingStoreOptions), result.Failures);
-    }
 }

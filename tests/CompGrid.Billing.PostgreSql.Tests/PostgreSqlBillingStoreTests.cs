@@ -1,7 +1,6 @@
 using CompGrid.Testing;
 using CompGrid.Tests.PostgreSql;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Npgsql;
 
 [assembly: TestFramework("CompGrid.Testing.BackendTestFramework", "CompGrid.Testing")]
@@ -99,9 +98,9 @@ public sealed class PostgreSqlBillingStoreTests(PostgreSqlFixture fixture)
     [Fact]
     public void CreateStore_BadSchema_ThrowsNamingIt()
     {
-        var e = Assert.Throws<OptionsValidationException>(() => PostgreSqlBilling.CreateStore(new PostgreSqlBillingStoreOptions { ConnectionString = "Host=127.0.0.1", Schema = "Bad-Schema;" }));
-        Assert.Contains("Schema", e.Message, StringComparison.Ordinal);
-        Assert.Contains("ConnectionString", Assert.Throws<OptionsValidationException>(() => PostgreSqlBilling.CreateStore(new PostgreSqlBillingStoreOptions())).Message, StringComparison.Ordinal);
+        var e = Assert.Throws<ArgumentException>(() => PostgreSqlBilling.CreateStore(new PostgreSqlBillingStoreOptions { ConnectionString = "Host=127.0.0.1", Schema = "Bad-Schema;" }));
+        Assert.Contains("Schema: must be", e.Message, StringComparison.Ordinal);
+        Assert.Contains("ConnectionString: is required", Assert.Throws<ArgumentException>(() => PostgreSqlBilling.CreateStore(new PostgreSqlBillingStoreOptions())).Message, StringComparison.Ordinal);
     }
 
     private sealed class Builder(IServiceCollection services) : ICompGridBuilder

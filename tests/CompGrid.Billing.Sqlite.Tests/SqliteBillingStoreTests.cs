@@ -155,9 +155,9 @@ public sealed class SqliteBillingStoreTests : TempDirectoryTests
     [Fact]
     public void CreateStore_InvalidOptions_ThrowsNamingEachOption()
     {
-        var e = Assert.Throws<OptionsValidationException>(() => SqliteBilling.CreateStore(new SqliteBillingStoreOptions { DatabasePath = " ", BusyTimeout = TimeSpan.FromSeconds(-1) }));
-        Assert.Contains(e.Failures, f => f.Contains("DatabasePath", StringComparison.Ordinal));
-        Assert.Contains(e.Failures, f => f.Contains("BusyTimeout", StringComparison.Ordinal));
+        var e = Assert.Throws<ArgumentException>(() => SqliteBilling.CreateStore(new SqliteBillingStoreOptions { DatabasePath = " ", BusyTimeout = TimeSpan.FromSeconds(-1) }));
+        Assert.Contains("DatabasePath: is required", e.Message, StringComparison.Ordinal);
+        Assert.Contains("BusyTimeout: must be between", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -132,6 +132,19 @@ public sealed class LedgerPropertyTests
         }
     }
 
+    /// <summary>A fresh service with <paramref name="ops"/> applied.</summary>
+    private static (GrantBillingService Billing, ManualTimeProvider Time) Replay(Op[] ops)
+    {
+        var time = new ManualTimeProvider(B.T0);
+        var billing = NewService(time);
+        billing.InitializeAsync().GetAwaiter().GetResult();
+        var holds = new Dictionary<int, decimal>();
+        var finished = new HashSet<int>();
+        decimal posted = 100m, charged = 0m;
+        foreach (var op in ops) Apply(billing, time, op, holds, ref posted, ref charged, finished);
+        return (billing, time);
+    }
+
     [Property(Arbitrary = [typeof(LedgerArbitraries)])]
     public bool AnyOperationSequence_AllocationsMinusChargesMinusActiveHolds_EqualsAvailable(Op[] ops)
     {
@@ -162,13 +175,7 @@ public sealed class LedgerPropertyTests
     public bool DuplicateUsageRecord_NeverChangesABalance(Op[] ops, PositiveInt cpuCount)
     {
         var cpus = 1 + (cpuCount.Get % 16);
-        var time = new ManualTimeProvider(B.T0);
-        var billing = NewService(time);
-        billing.InitializeAsync().GetAwaiter().GetResult();
-        var holds = new Dictionary<int, decimal>();
-        var finished = new HashSet<int>();
-        decimal posted = 100m, charged = 0m;
-        foreach (var op in ops) Apply(billing, time, op, holds, ref posted, ref charged, finished);
+        var (billing, time) = Replay(ops);
         billing.AdmissionCheck.CheckAsync(B.Admission("dup", "alice", "g", cpus: 16)).AsTask().GetAwaiter().GetResult();
         var usage = B.Usage("dup", "alice", "g", cpus: cpus, seconds: 777);
         billing.ChargeAsync(usage).GetAwaiter().GetResult();
@@ -182,13 +189,7 @@ public sealed class LedgerPropertyTests
     public bool Statement_TotalsEqualTheSumOfLines_AndNoMinorUnitIsCreatedOrLost(Op[] ops, NonNegativeInt start)
     {
         var fromStep = start.Get % 41;
-        var time = new ManualTimeProvider(B.T0);
-        var billing = NewService(time);
-        billing.InitializeAsync().GetAwaiter().GetResult();
-        var holds = new Dictionary<int, decimal>();
-        var finished = new HashSet<int>();
-        decimal posted = 100m, charged = 0m;
-        foreach (var op in ops) Apply(billing, time, op, holds, ref posted, ref charged, finished);
+        var (billing, time) = Replay(ops);
         var from = B.T0.AddMinutes(fromStep);
         var to = time.GetUtcNow().AddMinutes(1);
         if (to < from) to = from;

@@ -77,7 +77,7 @@ public class BackfillBenchmarks
 }
 
 /// <summary>A portal-style EASY backfill: node objects, LINQ queries, a sorted copy of the running jobs per reservation.</summary>
-public static class NaiveBackfill
+internal static class NaiveBackfill
 {
     public sealed class Node
     {

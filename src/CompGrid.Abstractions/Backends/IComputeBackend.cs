@@ -131,19 +131,3 @@ public interface IBackendEventSource
     /// <summary>Status changes as they happen, until cancelled.</summary>
     IAsyncEnumerable<BackendJobStatus> WatchAsync(CancellationToken cancellationToken = default);
 }
-
-/// <summary>Starts, stops and reports nodes that can be powered on and off (VMs, lab machines).</summary>
-public interface INodeProvider
-{
-    /// <summary>The provider's name.</summary>
-    string Name { get; }
-
-    /// <summary>The nodes the provider manages, with their power state.</summary>
-    Task<IReadOnlyList<NodeInfo>> GetNodesAsync(CancellationToken cancellationToken = default);
-
-    /// <summary>Powers a node on.</summary>
-    Task StartNodeAsync(string nodeName, CancellationToken cancellationToken = default);
-
-    /// <summary>Powers a node off.</summary>
-    Task StopNodeAsync(string nodeName, CancellationToken cancellationToken = default);
-}

@@ -69,9 +69,60 @@ public sealed record UsageRecord
     /// <summary>Backend-specific trackable resources (Slurm TRES such as <c>billing</c>), by name.</summary>
     public IReadOnlyDictionary<string, decimal> Tres { get; init; } = new Dictionary<string, decimal>();
 
+    /// <summary>
+    /// What the engine corrected in the backend's report before delivering it (<see cref="UsageFlags.None"/> when the
+    /// report agreed with what the engine observed). Identity, allocation and the time window always come from the
+    /// engine's own record of the job; a flagged record is also logged.
+    /// </summary>
+    public UsageFlags Flags { get; init; }
+
+    /// <summary>One line per correction, naming the field, the reported value and the value used.</summary>
+    public IReadOnlyList<string> Adjustments { get; init; } = [];
+
     /// <inheritdoc/>
     public override string ToString() =>
-        $"{JobId} {FinalState} {Elapsed} cpus={AllocatedCpus} mem={AllocatedMemoryMiB}MiB gpus={AllocatedGpus} cputime={CpuTime}";
+        $"{JobId} {FinalState} {Elapsed} cpus={AllocatedCpus} mem={AllocatedMemoryMiB}MiB gpus={AllocatedGpus} cputime={CpuTime}{(Flags == UsageFlags.None ? "" : " flags=" + Flags)}";
+}
+
+/// <summary>The corrections the engine made to a backend's usage report (see <see cref="UsageRecord.Flags"/>).</summary>
+[Flags]
+public enum UsageFlags
+{
+    /// <summary>The report agreed with the engine.</summary>
+    None = 0,
+
+    /// <summary>The reported start lay outside the window the engine observed (dispatch to end) and was moved into it.</summary>
+    StartClamped = 1 << 0,
+
+    /// <summary>The reported end lay outside the observed window and was moved into it.</summary>
+    EndClamped = 1 << 1,
+
+    /// <summary>The reported elapsed time disagreed with the (clamped) start and end and was recomputed from them.</summary>
+    ElapsedClamped = 1 << 2,
+
+    /// <summary>The reported CPUs differed from those the engine allocated; the allocation is used.</summary>
+    CpusClamped = 1 << 3,
+
+    /// <summary>The reported memory differed from the allocation; the allocation is used.</summary>
+    MemoryClamped = 1 << 4,
+
+    /// <summary>The reported GPUs (or GPU model) differed from the allocation; the allocation is used.</summary>
+    GpusClamped = 1 << 5,
+
+    /// <summary>The reported node count differed from the allocation; the allocation is used.</summary>
+    NodesClamped = 1 << 6,
+
+    /// <summary>The reported CPU time exceeded CPUs × elapsed and was capped.</summary>
+    CpuTimeClamped = 1 << 7,
+
+    /// <summary>The reported peak memory exceeded the allocation and was capped.</summary>
+    PeakMemoryClamped = 1 << 8,
+
+    /// <summary>The reported account differed from the job's; the job's account (the grant held at admission) is used.</summary>
+    AccountReplaced = 1 << 9,
+
+    /// <summary>The reported user, job id, backend, partition or QOS differed from the job's; the job's are used.</summary>
+    IdentityReplaced = 1 << 10,
 }
 
 /// <summary>

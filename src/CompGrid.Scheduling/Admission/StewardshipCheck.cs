@@ -26,7 +26,7 @@ public sealed class StewardshipOptions
 }
 
 /// <summary>The stewardship admission check: admits small jobs, sends larger ones to an approver (see <see cref="StewardshipOptions"/>).</summary>
-public sealed class StewardshipCheck : IAdmissionCheck
+internal sealed class StewardshipCheck : IAdmissionCheck
 {
     private readonly IOptionsMonitor<StewardshipOptions> _options;
 

@@ -3,7 +3,7 @@ using CompGrid.Placement;
 namespace CompGrid.Backfill;
 
 /// <summary>Why a job is still pending — the answer users ask every portal for.</summary>
-public enum PendingReason
+internal enum PendingReason
 {
     /// <summary>Not pending (started in this cycle), or not evaluated.</summary>
     None,
@@ -22,13 +22,13 @@ public enum PendingReason
 }
 
 /// <summary>A job pending in a backfill cycle: its placement request and walltime limit.</summary>
-public readonly record struct BackfillCandidate(PlacementRequest Request, TimeSpan Walltime);
+internal readonly record struct BackfillCandidate(PlacementRequest Request, TimeSpan Walltime);
 
 /// <summary>A running job: the nodes it holds, its per-node request and when it will end at the latest (start + walltime).</summary>
-public readonly record struct RunningAllocation(int[] Nodes, PlacementRequest Request, DateTimeOffset ExpectedEnd);
+internal readonly record struct RunningAllocation(int[] Nodes, PlacementRequest Request, DateTimeOffset ExpectedEnd);
 
 /// <summary>Lets the caller hold a candidate back (limits, approval, funds) and learn about starts (to update its counts).</summary>
-public interface IBackfillGate
+internal interface IBackfillGate
 {
     /// <summary>Why candidate <paramref name="candidate"/> may not start now, or <see cref="PendingReason.None"/> when it may.</summary>
     PendingReason Check(int candidate);
@@ -51,7 +51,7 @@ public sealed class BackfillOptions
 }
 
 /// <summary>The outcome of one backfill cycle, one entry per candidate (same order). Reused between cycles.</summary>
-public sealed class BackfillResult
+internal sealed class BackfillResult
 {
     private PendingReason[] _reasons = [];
     private bool[] _started = [];

@@ -10,7 +10,7 @@ namespace CompGrid.Backfill;
 /// and, for the first <see cref="BackfillOptions.EstimateDepth"/>, an estimated start from a replay of the running
 /// jobs' ends. Started jobs are allocated in the snapshot. Not thread-safe; reuse one instance per scheduler.
 /// </summary>
-public sealed class EasyBackfillScheduler
+internal sealed class EasyBackfillScheduler
 {
     private readonly IPlacementPolicy _policy;
     private readonly BackfillOptions _options;

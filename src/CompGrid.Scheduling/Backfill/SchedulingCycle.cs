@@ -9,10 +9,10 @@ namespace CompGrid.Backfill;
 /// <param name="Nodes">The node indexes it holds in the snapshot.</param>
 /// <param name="Request">Its per-node request.</param>
 /// <param name="ExpectedEnd">When it ends at the latest (start + walltime limit).</param>
-public sealed record RunningJob(JobRecord Job, int[] Nodes, PlacementRequest Request, DateTimeOffset ExpectedEnd);
+internal sealed record RunningJob(JobRecord Job, int[] Nodes, PlacementRequest Request, DateTimeOffset ExpectedEnd);
 
 /// <summary>What the cycle decided for one pending job.</summary>
-public sealed record JobDecision
+internal sealed record JobDecision
 {
     /// <summary>The job.</summary>
     public required JobRecord Job { get; init; }
@@ -40,7 +40,7 @@ public sealed record JobDecision
 }
 
 /// <summary>Formats pending reasons for job records.</summary>
-public static class PendingReasons
+internal static class PendingReasons
 {
     /// <summary>Formats a reason line: the reason name, a description, and the estimated start when known.</summary>
     public static string Format(PendingReason reason, string? detail, DateTimeOffset? estimatedStart)
@@ -66,7 +66,7 @@ public static class PendingReasons
 /// account/user limits, place with the <see cref="IPlacementPolicy"/> and EASY backfill, and give every waiting job a
 /// reason and (for the first ones) an estimated start.
 /// </summary>
-public sealed class SchedulingCycle
+internal sealed class SchedulingCycle
 {
     private readonly IQueueOrderingPolicy _ordering;
     private readonly EasyBackfillScheduler _backfill;

@@ -2,6 +2,7 @@ using CompGrid;
 using CompGrid.Limits;
 using CompGrid.Ordering;
 using CompGrid.Placement;
+using CompGrid.Simulation;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -32,7 +33,60 @@ public static class SchedulingPolicyCompGridBuilderExtensions
             sp.GetRequiredService<IOptions<SchedulingPolicyOptions>>().Value.Priority, sp.GetRequiredService<FairShareLedger>(), FairShareAlgorithm.Classic));
         services.AddSingleton<IQueueOrderingPolicy>(sp => new MultifactorPriorityPolicy(
             sp.GetRequiredService<IOptions<SchedulingPolicyOptions>>().Value.Priority, sp.GetRequiredService<FairShareLedger>(), FairShareAlgorithm.FairTree));
+        // One registry of every placement and ordering policy, seen by the engine and the simulator alike.
+        services.TryAddSingleton(sp => new SchedulingPolicyRegistry(sp.GetServices<IPlacementPolicy>(), sp.GetServices<IQueueOrderingPolicy>()));
+        services.TryAddSingleton(sp => new CompGridSimulator(sp.GetRequiredService<SchedulingPolicyRegistry>()));
         return services;
+    }
+
+    /// <summary>
+    /// Registers a custom placement policy, chosen by its <see cref="IPlacementPolicy.Name"/> in
+    /// <see cref="CompGridOptions.PlacementPolicy"/>; the engine and <see cref="CompGridSimulator"/> both see it. Names
+    /// are matched ordinal-ignore-case, and a policy named like a built-in (<see cref="PlacementPolicyNames"/>) replaces it.
+    /// </summary>
+    /// <example><c>services.AddCompGrid().AddPlacementPolicy&lt;RackAwarePolicy&gt;().Configure(o =&gt; o.PlacementPolicy = "rack-aware");</c></example>
+    public static ICompGridBuilder AddPlacementPolicy<TPolicy>(this ICompGridBuilder builder)
+        where TPolicy : class, IPlacementPolicy
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddCompGridSchedulingPolicies(); // the built-ins first, so the custom policy wins a name clash
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IPlacementPolicy, TPolicy>());
+        return builder;
+    }
+
+    /// <summary>Registers a custom placement policy instance (for scripts); see <see cref="AddPlacementPolicy{TPolicy}(ICompGridBuilder)"/>.</summary>
+    public static ICompGridBuilder AddPlacementPolicy(this ICompGridBuilder builder, IPlacementPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(policy);
+        builder.Services.AddCompGridSchedulingPolicies();
+        builder.Services.AddSingleton(policy);
+        return builder;
+    }
+
+    /// <summary>
+    /// Registers a custom queue ordering policy, chosen by its <see cref="IQueueOrderingPolicy.Name"/> in
+    /// <see cref="CompGridOptions.QueueOrdering"/>; the engine and <see cref="CompGridSimulator"/> both see it. Names
+    /// are matched ordinal-ignore-case, and a policy named like a built-in (<see cref="QueueOrderingNames"/>) replaces it.
+    /// </summary>
+    /// <example><c>services.AddCompGrid().AddQueueOrderingPolicy&lt;ShortestFirst&gt;().Configure(o =&gt; o.QueueOrdering = "shortest-first");</c></example>
+    public static ICompGridBuilder AddQueueOrderingPolicy<TPolicy>(this ICompGridBuilder builder)
+        where TPolicy : class, IQueueOrderingPolicy
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddCompGridSchedulingPolicies();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IQueueOrderingPolicy, TPolicy>());
+        return builder;
+    }
+
+    /// <summary>Registers a custom queue ordering policy instance (for scripts); see <see cref="AddQueueOrderingPolicy{TPolicy}(ICompGridBuilder)"/>.</summary>
+    public static ICompGridBuilder AddQueueOrderingPolicy(this ICompGridBuilder builder, IQueueOrderingPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(policy);
+        builder.Services.AddCompGridSchedulingPolicies();
+        builder.Services.AddSingleton(policy);
+        return builder;
     }
 
     /// <summary>Configures the scheduling policies (priority weights, fair share, limits, backfill).</summary>

@@ -66,7 +66,7 @@ public sealed class ResourceLimitsOptions
 }
 
 /// <summary>What one account or user has running or submitted.</summary>
-public struct LimitUsage
+internal struct LimitUsage
 {
     /// <summary>Running jobs.</summary>
     public int RunningJobs;
@@ -84,7 +84,7 @@ public struct LimitUsage
 /// Tracks what each account and user has running (built at the start of a scheduling cycle from the running jobs,
 /// updated as the cycle starts jobs) and says whether one more job may start within the limits.
 /// </summary>
-public sealed class LimitTracker
+internal sealed class LimitTracker
 {
     private readonly ResourceLimitsOptions _options;
     private readonly Dictionary<string, LimitUsage> _accounts = new(StringComparer.Ordinal);
@@ -193,7 +193,7 @@ public sealed class LimitTracker
 /// <see cref="ResourceLimit.MaxSubmittedJobs"/> jobs submitted, or when the job alone exceeds a running limit (it could
 /// never start). Counts active jobs through a callback (the engine's job store).
 /// </summary>
-public sealed class ResourceLimitsAdmissionCheck : IAdmissionCheck
+internal sealed class ResourceLimitsAdmissionCheck : IAdmissionCheck
 {
     private readonly ResourceLimitsOptions _options;
     private readonly Func<string?, string, CancellationToken, ValueTask<(int AccountJobs, int UserJobs)>> _countActive;

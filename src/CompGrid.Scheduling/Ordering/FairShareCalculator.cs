@@ -33,7 +33,7 @@ public sealed record FairShareAssociation
 }
 
 /// <summary>The result of one fair-share calculation: a factor per association.</summary>
-public sealed class FairShareResult
+internal sealed class FairShareResult
 {
     private readonly Dictionary<string, Dictionary<string, FairShareAssociation>> _byAccount = new(StringComparer.Ordinal);
 
@@ -64,7 +64,7 @@ public sealed class FairShareResult
 }
 
 /// <summary>Which fair-share algorithm to use.</summary>
-public enum FairShareAlgorithm
+internal enum FairShareAlgorithm
 {
     /// <summary>Slurm's classic algorithm: <c>F = 2^(-UE/S)</c> with effective usage over the account hierarchy.</summary>
     Classic,
@@ -73,7 +73,7 @@ public enum FairShareAlgorithm
 }
 
 /// <summary>Computes fair-share factors from the account hierarchy and decayed usage.</summary>
-public static class FairShareCalculator
+internal static class FairShareCalculator
 {
     private sealed class TreeNode
     {

@@ -5,7 +5,7 @@ namespace CompGrid.Ordering;
 /// an <see cref="IUsageSink"/>, idempotent by job id) or directly with <see cref="AddUsage"/>. Usage decays
 /// continuously with the configured half-life: after one half-life without new usage it counts half. Thread-safe.
 /// </summary>
-public sealed class FairShareLedger : IUsageSink
+internal sealed class FairShareLedger : IUsageSink
 {
     private readonly object _gate = new();
     private readonly Dictionary<(string Account, string User), Entry> _usage = [];

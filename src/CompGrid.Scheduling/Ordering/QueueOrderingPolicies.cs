@@ -10,13 +10,13 @@ namespace CompGrid.Ordering;
 /// from a <see cref="FairShareLedger"/> decayed by its half-life. <see cref="Explain"/> breaks a job's priority down
 /// like <c>sprio</c>. Ordering a million jobs takes one key pass and one array sort; buffers are reused between calls.
 /// </summary>
-public sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
+internal sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
 {
     /// <summary>The registered name of the classic fair-share variant.</summary>
-    public const string ClassicName = "multifactor";
+    public const string ClassicName = QueueOrderingNames.Multifactor;
 
     /// <summary>The registered name of the Fair Tree variant.</summary>
-    public const string FairTreeName = "fair-tree";
+    public const string FairTreeName = QueueOrderingNames.FairTree;
 
     private readonly object _gate = new();
     private readonly MultifactorPriorityOptions _options;
@@ -54,6 +54,9 @@ public sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
 
     /// <inheritdoc/>
     public string Name => _algorithm == FairShareAlgorithm.Classic ? ClassicName : FairTreeName;
+
+    /// <summary>The fair-share variant.</summary>
+    internal FairShareAlgorithm Algorithm => _algorithm;
 
     /// <summary>The usage ledger fair share reads (also an <see cref="IUsageSink"/> the engine feeds).</summary>
     public FairShareLedger Ledger => _ledger;
@@ -313,46 +316,4 @@ public sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
 
     private double PartitionFactor(JobSpec spec) =>
         _maxPartition > 0 && spec.Constraints.Partition is { } pn && _partition.TryGetValue(pn, out double pv) ? pv / _maxPartition : 0;
-}
-
-/// <summary>
-/// The queue ordering policies known by name: the built-in <c>fifo</c>, <c>priority</c> (nice, then submit time), <c>multifactor</c> (classic fair share) and
-/// <c>fair-tree</c>, plus any registered <see cref="IQueueOrderingPolicy"/> (a registered policy with a built-in name
-/// replaces it). Names are case-insensitive.
-/// </summary>
-public sealed class QueueOrderingPolicyRegistry
-{
-    private readonly FrozenDictionary<string, IQueueOrderingPolicy> _policies;
-
-    /// <summary>Creates the registry. The built-in multifactor policies share <paramref name="ledger"/>.</summary>
-    public QueueOrderingPolicyRegistry(IEnumerable<IQueueOrderingPolicy>? additional = null, MultifactorPriorityOptions? priority = null, FairShareLedger? ledger = null)
-    {
-        ledger ??= new FairShareLedger();
-        var all = new Dictionary<string, IQueueOrderingPolicy>(StringComparer.OrdinalIgnoreCase)
-        {
-            [FifoQueueOrderingPolicy.PolicyName] = new FifoQueueOrderingPolicy(),
-            [PriorityQueueOrderingPolicy.PolicyName] = new PriorityQueueOrderingPolicy(),
-            [MultifactorPriorityPolicy.ClassicName] = new MultifactorPriorityPolicy(priority, ledger, FairShareAlgorithm.Classic),
-            [MultifactorPriorityPolicy.FairTreeName] = new MultifactorPriorityPolicy(priority, ledger, FairShareAlgorithm.FairTree),
-        };
-        if (additional is not null)
-            foreach (IQueueOrderingPolicy p in additional)
-            {
-                ArgumentException.ThrowIfNullOrWhiteSpace(p.Name, "policy.Name");
-                all[p.Name] = p;
-            }
-        _policies = all.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
-    }
-
-    /// <summary>The registered names, sorted.</summary>
-    public IReadOnlyList<string> Names => [.. _policies.Keys.Order(StringComparer.OrdinalIgnoreCase)];
-
-    /// <summary>Whether a policy with this name exists.</summary>
-    public bool Contains(string name) => name is not null && _policies.ContainsKey(name);
-
-    /// <summary>The policy with this name; throws an <see cref="ArgumentException"/> listing the known names when unknown.</summary>
-    public IQueueOrderingPolicy Get(string name) =>
-        name is not null && _policies.TryGetValue(name, out IQueueOrderingPolicy? p)
-            ? p
-            : throw new ArgumentException($"Unknown queue ordering policy '{name}'. Known policies: {string.Join(", ", Names)}.", nameof(name));
 }

@@ -4,10 +4,10 @@ namespace CompGrid.Placement;
 /// First fit: the lowest-indexed nodes that fit. The fastest policy (threshold bitsets and a per-shape cursor in the
 /// <see cref="ClusterSnapshot"/>); registered as <c>first-fit</c>.
 /// </summary>
-public sealed class FirstFitPlacementPolicy : IPlacementPolicy
+internal sealed class FirstFitPlacementPolicy : IPlacementPolicy
 {
     /// <summary>The registered name.</summary>
-    public const string PolicyName = "first-fit";
+    public const string PolicyName = PlacementPolicyNames.FirstFit;
 
     /// <inheritdoc/>
     public string Name => PolicyName;
@@ -25,10 +25,10 @@ public sealed class FirstFitPlacementPolicy : IPlacementPolicy
 /// each as a fraction of the node's capacity (<see cref="ClusterSnapshot.LeftoverScore"/>); ties go to the lowest
 /// index. Keeps large holes open for large jobs. Registered as <c>best-fit</c>.
 /// </summary>
-public sealed class BestFitPlacementPolicy : IPlacementPolicy
+internal sealed class BestFitPlacementPolicy : IPlacementPolicy
 {
     /// <summary>The registered name.</summary>
-    public const string PolicyName = "best-fit";
+    public const string PolicyName = PlacementPolicyNames.BestFit;
 
     /// <inheritdoc/>
     public string Name => PolicyName;
@@ -45,10 +45,10 @@ public sealed class BestFitPlacementPolicy : IPlacementPolicy
 /// Spread (least allocated): the node with the most capacity left after placing the job; ties go to the lowest
 /// index. Spreads load and interference. Registered as <c>spread</c>.
 /// </summary>
-public sealed class SpreadPlacementPolicy : IPlacementPolicy
+internal sealed class SpreadPlacementPolicy : IPlacementPolicy
 {
     /// <summary>The registered name.</summary>
-    public const string PolicyName = "spread";
+    public const string PolicyName = PlacementPolicyNames.Spread;
 
     /// <inheritdoc/>
     public string Name => PolicyName;
@@ -66,10 +66,10 @@ public sealed class SpreadPlacementPolicy : IPlacementPolicy
 /// ask for none are kept off GPU nodes while a node without GPUs fits, and only then fall back to GPU nodes.
 /// Registered as <c>gpu-aware</c>.
 /// </summary>
-public sealed class GpuAwarePlacementPolicy : IPlacementPolicy
+internal sealed class GpuAwarePlacementPolicy : IPlacementPolicy
 {
     /// <summary>The registered name.</summary>
-    public const string PolicyName = "gpu-aware";
+    public const string PolicyName = PlacementPolicyNames.GpuAware;
 
     /// <inheritdoc/>
     public string Name => PolicyName;

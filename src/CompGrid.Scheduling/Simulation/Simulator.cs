@@ -13,9 +13,9 @@ public sealed record SimulationConfiguration
     /// <summary>A name for reports. The default is <c>baseline</c>.</summary>
     public string Name { get; init; } = "baseline";
     /// <summary>The placement policy (<c>first-fit</c>, <c>best-fit</c>, <c>spread</c>, <c>gpu-aware</c>). The default is <c>first-fit</c>.</summary>
-    public string PlacementPolicy { get; init; } = FirstFitPlacementPolicy.PolicyName;
+    public string PlacementPolicy { get; init; } = PlacementPolicyNames.FirstFit;
     /// <summary>The queue ordering (<c>fifo</c>, <c>priority</c>, <c>multifactor</c>, <c>fair-tree</c>). The default is <c>multifactor</c>.</summary>
-    public string QueueOrdering { get; init; } = MultifactorPriorityPolicy.ClassicName;
+    public string QueueOrdering { get; init; } = QueueOrderingNames.Multifactor;
     /// <summary>Multifactor weights.</summary>
     public MultifactorPriorityOptions Priority { get; init; } = new();
     /// <summary>Fair-share hierarchy and half-life.</summary>
@@ -154,15 +154,33 @@ public static class Simulator
 
     private sealed record Run(RunningJob Running, SimulatedJob Job, TimeSpan Start);
 
-    /// <summary>Simulates one configuration. <paramref name="cancellationToken"/> is observed once per event (a portal passes its request's).</summary>
-    public static SimulationReport Simulate(Workload workload, SimulationConfiguration? configuration = null, CancellationToken cancellationToken = default)
+    private static readonly SchedulingPolicyRegistry s_builtIn = SchedulingPolicyRegistry.CreateDefault();
+
+    /// <summary>
+    /// Simulates one configuration with the built-in policies. To simulate custom policies too, resolve
+    /// <see cref="CompGridSimulator"/> from DI (it sees every <c>AddPlacementPolicy&lt;T&gt;()</c> /
+    /// <c>AddQueueOrderingPolicy&lt;T&gt;()</c> registration). Throws an <see cref="ArgumentException"/> naming the
+    /// known policies when a policy name is unknown. <paramref name="cancellationToken"/> is observed once per event
+    /// (a portal passes its request's).
+    /// </summary>
+    public static SimulationReport Simulate(Workload workload, SimulationConfiguration? configuration = null, CancellationToken cancellationToken = default) =>
+        Simulate(workload, configuration, s_builtIn, cancellationToken);
+
+    /// <summary>Simulates two configurations on the same workload (a what-if comparison), with the built-in policies.</summary>
+    public static SimulationComparison Compare(Workload workload, SimulationConfiguration a, SimulationConfiguration b) =>
+        new(Simulate(workload, a), Simulate(workload, b));
+
+    internal static SimulationReport Simulate(Workload workload, SimulationConfiguration? configuration, SchedulingPolicyRegistry registry, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(workload);
         configuration ??= new SimulationConfiguration();
         var clock = new VirtualClock(Epoch);
         var ledger = new FairShareLedger(configuration.FairShare, clock);
-        IQueueOrderingPolicy ordering = new QueueOrderingPolicyRegistry(null, configuration.Priority, ledger).Get(configuration.QueueOrdering);
-        IPlacementPolicy placement = new PlacementPolicyRegistry().Get(configuration.PlacementPolicy);
+        IQueueOrderingPolicy ordering = registry.GetOrdering(configuration.QueueOrdering);
+        // The built-in multifactor orderings run on the simulation's own fair-share ledger, clock and weights.
+        if (ordering is MultifactorPriorityPolicy multifactor)
+            ordering = new MultifactorPriorityPolicy(configuration.Priority, ledger, multifactor.Algorithm);
+        IPlacementPolicy placement = registry.GetPlacement(configuration.PlacementPolicy);
         var cycle = new SchedulingCycle(ordering, placement, s => s.Walltime ?? TimeSpan.FromHours(1), s => s.Resources.MemoryMiB,
             configuration.Backfill, configuration.Limits);
 
@@ -238,10 +256,6 @@ public static class Simulator
         }
         return Report(workload, configuration, jobs.Select(j => results.GetValueOrDefault(j.Id) ?? new SimulatedJobResult { Id = j.Id, Submit = j.Submit }).ToList(), cycles, backfilled);
     }
-
-    /// <summary>Simulates two configurations on the same workload (a what-if comparison).</summary>
-    public static SimulationComparison Compare(Workload workload, SimulationConfiguration a, SimulationConfiguration b) =>
-        new(Simulate(workload, a), Simulate(workload, b));
 
     private static SimulationReport Report(Workload workload, SimulationConfiguration cfg, List<SimulatedJobResult> results, int cycles, int backfilled)
     {

@@ -1,10 +1,10 @@
 namespace CompGrid;
 
 /// <summary>Orders by nice (lower first), then submit time, then id. Registered as <c>priority</c>.</summary>
-public sealed class PriorityQueueOrderingPolicy : IQueueOrderingPolicy
+internal sealed class PriorityQueueOrderingPolicy : IQueueOrderingPolicy
 {
     /// <summary>The registered name.</summary>
-    public const string PolicyName = "priority";
+    public const string PolicyName = QueueOrderingNames.Priority;
 
     /// <inheritdoc/>
     public string Name => PolicyName;
@@ -24,10 +24,10 @@ public sealed class PriorityQueueOrderingPolicy : IQueueOrderingPolicy
 }
 
 /// <summary>Orders by submit time, then id. Registered as <c>fifo</c>.</summary>
-public sealed class FifoQueueOrderingPolicy : IQueueOrderingPolicy
+internal sealed class FifoQueueOrderingPolicy : IQueueOrderingPolicy
 {
     /// <summary>The registered name.</summary>
-    public const string PolicyName = "fifo";
+    public const string PolicyName = QueueOrderingNames.Fifo;
 
     /// <inheritdoc/>
     public string Name => PolicyName;

@@ -1,0 +1,254 @@
+namespace CompGrid.Placement;
+
+/// <summary>
+/// Buckets of a <see cref="ClusterSnapshot"/>'s nodes in the same state — same node class (capacity, partitions, GPU
+/// model) and the same free resources and flags — so that a best-fit or spread search scores each distinct state once
+/// instead of every node. Live buckets are linked per (class, free CPUs), so best fit visits the tightest CPU levels
+/// first and stops at a bound; each bucket keeps a lazy min-heap of its node indexes for the lowest-index tie break.
+/// Built lazily, then kept current on every change. Features are not part of a class (they are checked by the
+/// threshold scan instead), so requests with feature constraints do not use the buckets. Not thread-safe.
+/// </summary>
+internal sealed class StateBuckets
+{
+    // What a scored search checks once per class instead of once per node.
+    private readonly record struct NodeClass(int CapCpus, long CapMem, int CapGpus, ulong Partitions, int GpuModel);
+
+    private readonly record struct BucketKey(int Class, int FreeCpus, long FreeMem, int FreeGpus, byte Flags);
+
+    private int[] _nodeClass = new int[16];
+    private int[] _nodeBucket = new int[16];
+    private NodeClass[] _classes = new NodeClass[8];
+    private int _classCount;
+    private Dictionary<NodeClass, int>? _classIndex;
+    private BucketKey[] _bucketKeys = new BucketKey[64];
+    private int[] _bucketCount = new int[64];
+    private int[][] _bucketHeap = new int[64][];
+    private int[] _bucketHeapSize = new int[64];
+    private int[] _bucketNext = new int[64], _bucketPrev = new int[64];
+    private int[] _classBase = [];
+    private int[] _cpuHeads = [];
+    private int _bucketTotal;
+    private int[] _bucketSlots = new int[128];
+
+    /// <summary>Whether the buckets describe the snapshot (false after a node was added).</summary>
+    public bool IsBuilt { get; private set; }
+
+    /// <summary>Number of distinct node states (live buckets).</summary>
+    public int LiveCount { get; private set; }
+
+    /// <summary>Marks the buckets stale; the next scored search rebuilds them.</summary>
+    public void Invalidate() => IsBuilt = false;
+
+    /// <summary>Builds the classes and buckets from the snapshot's current state, when stale.</summary>
+    public void EnsureBuilt(ClusterSnapshot s)
+    {
+        if (IsBuilt) return;
+        int count = s.Count;
+        ReadOnlySpan<int> capCpus = s.CapacityCpus, capGpus = s.CapacityGpus, gpuModels = s.GpuModels;
+        ReadOnlySpan<long> capMem = s.CapacityMemoryMiB;
+        ReadOnlySpan<ulong> partitions = s.PartitionMasks;
+        _classIndex ??= [];
+        _classIndex.Clear();
+        _classCount = 0;
+        if (_nodeClass.Length < count) { _nodeClass = new int[count]; _nodeBucket = new int[count]; }
+        for (int i = 0; i < count; i++)
+        {
+            var c = new NodeClass(capCpus[i], capMem[i], capGpus[i], partitions[i], gpuModels[i]);
+            if (!_classIndex.TryGetValue(c, out int id))
+            {
+                id = _classCount++;
+                if (id == _classes.Length) Array.Resize(ref _classes, id * 2);
+                _classes[id] = c;
+                _classIndex[c] = id;
+            }
+            _nodeClass[i] = id;
+        }
+        // one list of live buckets per (class, free CPUs), so best fit visits the tightest CPU levels first
+        if (_classBase.Length < _classCount + 1) _classBase = new int[_classCount + 1];
+        int total = 0;
+        for (int k = 0; k < _classCount; k++) { _classBase[k] = total; total += _classes[k].CapCpus + 1; }
+        _classBase[_classCount] = total;
+        _cpuHeads = new int[total];
+        Array.Fill(_cpuHeads, -1);
+        _bucketTotal = 0;
+        LiveCount = 0;
+        Array.Clear(_bucketSlots);
+        for (int i = 0; i < count; i++) { _nodeBucket[i] = -1; AddToBucket(i, BucketFor(KeyOf(s, i))); }
+        IsBuilt = true;
+    }
+
+    /// <summary>Moves a node to the bucket of its current state.</summary>
+    public void Move(ClusterSnapshot s, int node)
+    {
+        int b = BucketFor(KeyOf(s, node));
+        int old = _nodeBucket[node];
+        if (old == b) return;
+        if (old >= 0 && --_bucketCount[old] == 0)
+        {
+            // unlink from its (class, free CPUs) list and empty its heap
+            int prev = _bucketPrev[old], next = _bucketNext[old];
+            if (prev >= 0) _bucketNext[prev] = next;
+            else _cpuHeads[_classBase[_bucketKeys[old].Class] + _bucketKeys[old].FreeCpus] = next;
+            if (next >= 0) _bucketPrev[next] = prev;
+            _bucketHeapSize[old] = 0;
+            LiveCount--;
+        }
+        AddToBucket(node, b);
+    }
+
+    /// <summary>
+    /// The best single node for a request without feature constraints: the lowest <see cref="ClusterSnapshot.LeftoverScore"/>
+    /// (or the highest, with <paramref name="spread"/>), ties to the lowest index; -1 when none fits.
+    /// </summary>
+    public int BestSingle(ClusterSnapshot s, in PlacementRequest r, bool spread, bool avoidGpu)
+    {
+        EnsureBuilt(s);
+        int best = -1;
+        long bestScore = 0;
+        for (int k = 0; k < _classCount; k++)
+        {
+            ref readonly NodeClass c = ref _classes[k];
+            if (c.CapCpus < r.Cpus || c.CapMem < r.MemoryMiB || c.CapGpus < r.Gpus || (avoidGpu && c.CapGpus > 0)
+                || (r.PartitionMask != 0 && (c.Partitions & r.PartitionMask) == 0) || (r.GpuModel != 0 && c.GpuModel != r.GpuModel))
+                continue;
+            int baseIdx = _classBase[k];
+            long otherMax = (c.CapMem > 0 ? ClusterSnapshot.ScoreScale : 0) + (c.CapGpus > 0 ? ClusterSnapshot.ScoreScale : 0);
+            for (int step = 0; step <= c.CapCpus - Math.Max(0, r.Cpus); step++)
+            {
+                int f = spread ? c.CapCpus - step : Math.Max(0, r.Cpus) + step;
+                long cpuLeft = c.CapCpus > 0 ? (f - (long)r.Cpus) * ClusterSnapshot.ScoreScale / c.CapCpus : 0;
+                if (best >= 0)
+                {
+                    // bounds: best fit scores at least the CPU left; spread (negated) at least -(CPU left + the rest at most)
+                    if (!spread && cpuLeft > bestScore) break;
+                    if (spread && -(cpuLeft + otherMax) > bestScore) break;
+                }
+                for (int b = _cpuHeads[baseIdx + f]; b >= 0; b = _bucketNext[b])
+                {
+                    ref readonly BucketKey key = ref _bucketKeys[b];
+                    if ((key.Flags & 1) == 0 || (r.Exclusive && (key.Flags & 2) == 0)) continue;
+                    if (key.FreeMem < r.MemoryMiB || key.FreeGpus < r.Gpus) continue;
+                    long score = ClusterSnapshot.Score(c.CapCpus, c.CapMem, c.CapGpus, key.FreeCpus, key.FreeMem, key.FreeGpus, r);
+                    if (spread) score = -score;
+                    if (best >= 0 && score > bestScore) continue;
+                    int n = BucketMin(b);
+                    if (best < 0 || score < bestScore || n < best) { best = n; bestScore = score; }
+                }
+            }
+        }
+        return best;
+    }
+
+    private BucketKey KeyOf(ClusterSnapshot s, int node) => new(_nodeClass[node], s.FreeCpus[node], s.FreeMemoryMiB[node], s.FreeGpus[node],
+        (byte)((s.AcceptsWork(node) ? 1 : 0) | (s.JobCounts[node] == 0 ? 2 : 0)));
+
+    private int BucketFor(in BucketKey key)
+    {
+        int mask = _bucketSlots.Length - 1;
+        int h = key.GetHashCode() & mask;
+        while (true)
+        {
+            int slot = _bucketSlots[h];
+            if (slot == 0) break;
+            if (_bucketKeys[slot - 1].Equals(key)) return slot - 1;
+            h = (h + 1) & mask;
+        }
+        if ((_bucketTotal + 1) * 2 > _bucketSlots.Length)
+        {
+            GrowBucketSlots();
+            return BucketFor(key);
+        }
+        int id = _bucketTotal++;
+        if (id == _bucketKeys.Length)
+        {
+            int n = id * 2;
+            Array.Resize(ref _bucketKeys, n); Array.Resize(ref _bucketCount, n); Array.Resize(ref _bucketHeap, n);
+            Array.Resize(ref _bucketHeapSize, n); Array.Resize(ref _bucketNext, n); Array.Resize(ref _bucketPrev, n);
+        }
+        _bucketKeys[id] = key;
+        _bucketCount[id] = 0;
+        _bucketHeap[id] ??= new int[4];
+        _bucketHeapSize[id] = 0;
+        _bucketNext[id] = _bucketPrev[id] = -1;
+        _bucketSlots[h] = id + 1;
+        return id;
+    }
+
+    private void GrowBucketSlots()
+    {
+        _bucketSlots = new int[_bucketSlots.Length * 2];
+        int mask = _bucketSlots.Length - 1;
+        for (int b = 0; b < _bucketTotal; b++)
+        {
+            int h = _bucketKeys[b].GetHashCode() & mask;
+            while (_bucketSlots[h] != 0) h = (h + 1) & mask;
+            _bucketSlots[h] = b + 1;
+        }
+    }
+
+    private void AddToBucket(int node, int b)
+    {
+        _nodeBucket[node] = b;
+        if (_bucketCount[b]++ == 0)
+        {
+            int head = _classBase[_bucketKeys[b].Class] + _bucketKeys[b].FreeCpus;
+            int first = _cpuHeads[head];
+            _bucketNext[b] = first;
+            _bucketPrev[b] = -1;
+            if (first >= 0) _bucketPrev[first] = b;
+            _cpuHeads[head] = b;
+            LiveCount++;
+        }
+        // lazy min-heap of node indexes: entries whose node has since left the bucket are dropped when they surface
+        int size = _bucketHeapSize[b];
+        if (size > 2 * _bucketCount[b] + 8) size = CompactHeap(b);
+        int[] heap = _bucketHeap[b];
+        if (size == heap.Length) { Array.Resize(ref heap, size * 2); _bucketHeap[b] = heap; }
+        int i = size++;
+        heap[i] = node;
+        while (i > 0)
+        {
+            int p = (i - 1) >> 1;
+            if (heap[p] <= heap[i]) break;
+            (heap[p], heap[i]) = (heap[i], heap[p]);
+            i = p;
+        }
+        _bucketHeapSize[b] = size;
+    }
+
+    private int CompactHeap(int b)
+    {
+        int[] heap = _bucketHeap[b];
+        int size = _bucketHeapSize[b], k = 0;
+        for (int i = 0; i < size; i++)
+            if (_nodeBucket[heap[i]] == b) heap[k++] = heap[i];
+        Array.Sort(heap, 0, k);
+        int u = 0;
+        for (int i = 0; i < k; i++)
+            if (u == 0 || heap[u - 1] != heap[i]) heap[u++] = heap[i];
+        _bucketHeapSize[b] = u;
+        return u; // a sorted array is a valid min-heap
+    }
+
+    private int BucketMin(int b)
+    {
+        int[] heap = _bucketHeap[b];
+        int size = _bucketHeapSize[b];
+        while (size > 0 && _nodeBucket[heap[0]] != b)
+        {
+            heap[0] = heap[--size];
+            int i = 0;
+            while (true)
+            {
+                int l = 2 * i + 1, r = l + 1, m = i;
+                if (l < size && heap[l] < heap[m]) m = l;
+                if (r < size && heap[r] < heap[m]) m = r;
+                if (m == i) break;
+                (heap[m], heap[i]) = (heap[i], heap[m]);
+                i = m;
+            }
+        }
+        _bucketHeapSize[b] = size;
+        return size > 0 ? heap[0] : -1;
+    }
+}

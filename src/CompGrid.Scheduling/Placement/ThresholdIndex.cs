@@ -1,0 +1,168 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace CompGrid.Placement;
+
+/// <summary>
+/// Threshold bitsets over a <see cref="ClusterSnapshot"/>'s nodes: row <c>k</c> of the CPU index holds every node whose
+/// free CPUs, quantised, are at least <c>k</c>; likewise memory and GPUs; plus rows for "accepts work", "idle", "has
+/// no GPUs" and one per feature. A search ANDs a few rows and verifies the candidates exactly, so it looks at
+/// nodes / 64 words instead of every node. Built lazily, then kept current on every change. Not thread-safe.
+/// </summary>
+internal sealed class ThresholdIndex
+{
+    private const int MaxCpuLevels = 257, MaxMemLevels = 64, MaxGpuLevels = 17;
+
+    private int _words; // 64-bit words per row
+    private int _cpuShift, _gpuShift, _memShift;
+    private int _cpuLevels, _memLevels, _gpuLevels;
+    private ulong[] _cpuRows = [], _memRows = [], _gpuRows = [];
+    private ulong[] _availRow = [], _idleRow = [], _noGpuRow = [];
+    private ulong[] _featureRows = []; // 64 rows, one per feature bit
+
+    /// <summary>Whether the rows describe the snapshot (false after a node was added).</summary>
+    public bool IsBuilt { get; private set; }
+
+    /// <summary>Marks the rows stale; the next search rebuilds them.</summary>
+    public void Invalidate() => IsBuilt = false;
+
+    /// <summary>Builds the rows from the snapshot's current state, when stale.</summary>
+    public void EnsureBuilt(ClusterSnapshot s)
+    {
+        if (IsBuilt) return;
+        int n = s.Count;
+        ReadOnlySpan<int> capCpus = s.CapacityCpus, capGpus = s.CapacityGpus, freeCpus = s.FreeCpus, freeGpus = s.FreeGpus, jobs = s.JobCounts;
+        ReadOnlySpan<long> capMem = s.CapacityMemoryMiB, freeMem = s.FreeMemoryMiB;
+        ReadOnlySpan<ulong> features = s.FeatureMasks;
+        _words = Math.Max(1, (n + 63) >> 6);
+        int maxCpu = 0, maxGpu = 0;
+        long maxMem = 0;
+        for (int i = 0; i < n; i++)
+        {
+            maxCpu = Math.Max(maxCpu, capCpus[i]);
+            maxGpu = Math.Max(maxGpu, capGpus[i]);
+            maxMem = Math.Max(maxMem, capMem[i]);
+        }
+        _cpuShift = ShiftFor(maxCpu, MaxCpuLevels);
+        _gpuShift = ShiftFor(maxGpu, MaxGpuLevels);
+        _memShift = ShiftFor(maxMem, MaxMemLevels);
+        _cpuLevels = (int)(maxCpu >> _cpuShift) + 1;
+        _gpuLevels = (int)(maxGpu >> _gpuShift) + 1;
+        _memLevels = (int)(maxMem >> _memShift) + 1;
+        _cpuRows = new ulong[_cpuLevels * _words];
+        _memRows = new ulong[_memLevels * _words];
+        _gpuRows = new ulong[_gpuLevels * _words];
+        _availRow = new ulong[_words];
+        _idleRow = new ulong[_words];
+        _noGpuRow = new ulong[_words];
+        _featureRows = new ulong[64 * _words];
+        for (int i = 0; i < n; i++)
+        {
+            ulong bit = 1UL << (i & 63);
+            int wi = i >> 6;
+            for (int l = freeCpus[i] >> _cpuShift; l >= 0; l--) _cpuRows[l * _words + wi] |= bit;
+            for (int l = (int)(freeMem[i] >> _memShift); l >= 0; l--) _memRows[l * _words + wi] |= bit;
+            for (int l = freeGpus[i] >> _gpuShift; l >= 0; l--) _gpuRows[l * _words + wi] |= bit;
+            if (s.AcceptsWork(i)) _availRow[wi] |= bit;
+            if (jobs[i] == 0) _idleRow[wi] |= bit;
+            if (capGpus[i] == 0) _noGpuRow[wi] |= bit;
+            for (ulong f = features[i]; f != 0; f &= f - 1) _featureRows[BitOperations.TrailingZeroCount(f) * _words + wi] |= bit;
+        }
+        IsBuilt = true;
+    }
+
+    /// <summary>Moves a node between rows after its free resources, job count or availability changed.</summary>
+    public void Update(ClusterSnapshot s, int node, int oldCpu, long oldMem, int oldGpu)
+    {
+        int w = _words, wi = node >> 6;
+        ulong bit = 1UL << (node & 63);
+        UpdateRows(_cpuRows, w, wi, bit, oldCpu >> _cpuShift, s.FreeCpus[node] >> _cpuShift);
+        UpdateRows(_memRows, w, wi, bit, (int)(oldMem >> _memShift), (int)(s.FreeMemoryMiB[node] >> _memShift));
+        UpdateRows(_gpuRows, w, wi, bit, oldGpu >> _gpuShift, s.FreeGpus[node] >> _gpuShift);
+        SetBit(_availRow, node, s.AcceptsWork(node));
+        SetBit(_idleRow, node, s.JobCounts[node] == 0);
+    }
+
+    /// <summary>Sets whether a node accepts work in the availability row.</summary>
+    public void SetAvailable(int node, bool value) => SetBit(_availRow, node, value);
+
+    /// <summary>The lowest node index at or after <paramref name="start"/> that fits <paramref name="request"/>, or -1. The rows must be built.</summary>
+    public int Scan(ClusterSnapshot s, in PlacementRequest request, int start, bool avoidGpu)
+    {
+        int w = _words;
+        int cpuOff = Level(request.Cpus, _cpuShift, _cpuLevels) * w;
+        int memOff = Level(request.MemoryMiB, _memShift, _memLevels) * w;
+        int gpuOff = Level(request.Gpus, _gpuShift, _gpuLevels) * w;
+        if (cpuOff < 0 || memOff < 0 || gpuOff < 0) return -1; // more than any node has
+        ReadOnlySpan<ulong> cpu = _cpuRows.AsSpan(cpuOff, w), mem = _memRows.AsSpan(memOff, w), gpu = _gpuRows.AsSpan(gpuOff, w);
+        ReadOnlySpan<ulong> avail = _availRow;
+        // Extra rows ANDed in: idle nodes for exclusive jobs, nodes without GPUs, the first two required features,
+        // the complement of the first forbidden feature. Anything else is verified per candidate.
+        ReadOnlySpan<ulong> x1 = request.Exclusive ? _idleRow : default, x2 = avoidGpu ? _noGpuRow : default;
+        ulong req = request.RequiredFeatures;
+        ReadOnlySpan<ulong> f1 = req != 0 ? FeatureRow(BitOperations.TrailingZeroCount(req)) : default;
+        req &= req - 1;
+        ReadOnlySpan<ulong> f2 = req != 0 ? FeatureRow(BitOperations.TrailingZeroCount(req)) : default;
+        ReadOnlySpan<ulong> nf = request.ForbiddenFeatures != 0 ? FeatureRow(BitOperations.TrailingZeroCount(request.ForbiddenFeatures)) : default;
+        bool extra = !x1.IsEmpty || !x2.IsEmpty || !f1.IsEmpty || !nf.IsEmpty;
+        ReadOnlySpan<int> freeCpus = s.FreeCpus, freeGpus = s.FreeGpus;
+        ReadOnlySpan<long> freeMem = s.FreeMemoryMiB;
+        int wi = start >> 6;
+        ulong first = ~0UL << (start & 63);
+        for (; wi < w; wi++)
+        {
+            ulong bits = cpu[wi] & mem[wi] & gpu[wi] & avail[wi] & first;
+            first = ~0UL;
+            if (bits == 0) continue;
+            if (extra)
+            {
+                if (!x1.IsEmpty) bits &= x1[wi];
+                if (!x2.IsEmpty) bits &= x2[wi];
+                if (!f1.IsEmpty) bits &= f1[wi];
+                if (!f2.IsEmpty) bits &= f2[wi];
+                if (!nf.IsEmpty) bits &= ~nf[wi];
+            }
+            while (bits != 0)
+            {
+                int node = (wi << 6) + BitOperations.TrailingZeroCount(bits);
+                bits &= bits - 1;
+                if (freeCpus[node] >= request.Cpus && freeMem[node] >= request.MemoryMiB && freeGpus[node] >= request.Gpus
+                    && s.MatchesStatic(node, request))
+                    return node;
+            }
+        }
+        return -1;
+    }
+
+    private ReadOnlySpan<ulong> FeatureRow(int feature) => _featureRows.AsSpan(feature * _words, _words);
+
+    // -1 when the amount exceeds the top level (no node can have it).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Level(long amount, int shift, int levels)
+    {
+        if (amount <= 0) return 0;
+        long l = amount >> shift;
+        return l >= levels ? -1 : (int)l;
+    }
+
+    private static int ShiftFor(long max, int levels)
+    {
+        int shift = 0;
+        while ((max >> shift) >= levels) shift++;
+        return shift;
+    }
+
+    private static void UpdateRows(ulong[] rows, int w, int wi, ulong bit, int oldLevel, int newLevel)
+    {
+        if (newLevel < oldLevel)
+            for (int l = newLevel + 1; l <= oldLevel; l++) rows[l * w + wi] &= ~bit;
+        else
+            for (int l = oldLevel + 1; l <= newLevel; l++) rows[l * w + wi] |= bit;
+    }
+
+    private static void SetBit(ulong[] row, int node, bool value)
+    {
+        if (value) row[node >> 6] |= 1UL << (node & 63);
+        else row[node >> 6] &= ~(1UL << (node & 63));
+    }
+}

@@ -50,7 +50,10 @@ if (config["Notifications:Email:Host"] is { Length: > 0 })   // CompGrid:Notific
 
 // Several portal instances share PostgreSQL instead of the embedded SQLite file (jobs and the billing ledger).
 if (config["PostgreSql:ConnectionString"] is { Length: > 0 } postgres)
+{
     grid.UsePostgreSqlStore(postgres, o => o.Schema = config["PostgreSql:Schema"] is { Length: > 0 } schema ? schema : o.Schema);
+    grid.UsePostgreSqlBillingStore(postgres, o => o.Schema = config["PostgreSql:Schema"] is { Length: > 0 } schema ? schema : o.Schema);
+}
 
 // Optional backends, each enabled by its configuration section (see README.md and docs/backends/).
 if (config.GetSection("Docker:Engines").GetChildren().Any())

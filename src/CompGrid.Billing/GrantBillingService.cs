@@ -92,11 +92,11 @@ public sealed partial class GrantBillingService
     private async Task AllocateBudgetAsync(Grant grant, string actor, CancellationToken cancellationToken)
     {
         if (grant.Budget <= 0) return;
-        await _store.TryAppendAsync([new LedgerEntry
+        await _store.WriteAsync(LedgerWrite.Append(new LedgerEntry
         {
             GrantCode = grant.Code, Kind = LedgerEntryKind.Allocation, Amount = grant.Budget, Currency = grant.Currency,
             At = _time.GetUtcNow(), Actor = actor, Reason = "initial budget", Key = "budget:" + grant.Code, ExpiresAt = grant.ValidTo,
-        }], cancellationToken).ConfigureAwait(false);
+        }), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Replaces a grant's settings (title, members, status, validity, credit limit, parent). Its currency cannot change.</summary>
@@ -201,8 +201,10 @@ public sealed partial class GrantBillingService
 
     private async Task<LedgerEntry> AppendOneAsync(LedgerEntry entry, CancellationToken cancellationToken)
     {
-        var stored = await _store.TryAppendAsync([entry], cancellationToken).ConfigureAwait(false);
-        if (stored is not null) return stored[0];
+        var result = await _store.WriteAsync(LedgerWrite.Append(entry), cancellationToken).ConfigureAwait(false);
+        if (result.Status == LedgerWriteStatus.Appended) return result.Entries[0];
+        if (result.Status == LedgerWriteStatus.GrantNotFound)
+            throw new CompGridException($"Grant '{entry.GrantCode}' was not found.") { Code = "unknown-grant" };
         // The key exists: the same request was applied before; return what was stored.
         var existing = await _store.GetEntriesAsync(new LedgerQuery { GrantCode = entry.GrantCode }, cancellationToken).ConfigureAwait(false);
         return existing.FirstOrDefault(e => e.Key == entry.Key)
@@ -251,7 +253,7 @@ public sealed partial class GrantBillingService
                         RefEntryId = alloc.Id, ExpiresAt = alloc.ExpiresAt.Value + (alloc.ExpiresAt.Value - alloc.At),
                     });
                 }
-                if (await _store.TryAppendAsync(batch, cancellationToken).ConfigureAwait(false) is null) continue;
+                if ((await _store.WriteAsync(LedgerWrite.Append(batch), cancellationToken).ConfigureAwait(false)).Status != LedgerWriteStatus.Appended) continue;
                 balance -= remainder - carried;
                 live.Remove(alloc);
                 count++;
@@ -291,8 +293,7 @@ public sealed partial class GrantBillingService
         if (walltime <= TimeSpan.Zero) throw new BillingValidationException("walltime", "must be positive.");
         var r = request.Resources;
         if (r.Cpus < 1 || r.Nodes < 1 || r.Gpus < 0 || r.MemoryMiB < 0) throw new BillingValidationException("resources", "cpus and nodes must be at least 1; memory and gpus not negative.");
-        var memPerNode = r.MemoryMiB > 0 ? r.MemoryMiB : r.Cpus * _options.DefaultMemoryMiBPerCpu;
-        return await QuoteCoreAsync(request.Account, r, memPerNode, walltime, request.Backend, request.Partition, request.Qos, cancellationToken).ConfigureAwait(false);
+        return await QuoteCoreAsync(request.Account, r, MemoryPerNode(r, 0), walltime, request.Backend, request.Partition, request.Qos, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A quote for a job specification (its walltime, or the default).</summary>
@@ -303,11 +304,20 @@ public sealed partial class GrantBillingService
     {
         await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
         var card = await GetCurrentRateCardAsync(cancellationToken).ConfigureAwait(false);
-        var breakdown = RateCalculator.Quote(card, new PricingRequest
+        CostBreakdown breakdown;
+        try
         {
-            Backend = backend, Partition = partition, Qos = qos, Cpus = r.TotalCpus, MemoryMiB = memPerNode * r.Nodes,
-            Gpus = r.TotalGpus, GpuModel = r.GpuModel, Nodes = r.Nodes, Start = _time.GetUtcNow(), Duration = walltime,
-        });
+            // Checked: cpus × nodes (or memory, gpus) that wraps would turn a huge job into a cheap — or negative — hold.
+            breakdown = RateCalculator.Quote(card, new PricingRequest
+            {
+                Backend = backend, Partition = partition, Qos = qos, Cpus = checked(r.Cpus * r.Nodes), MemoryMiB = checked(memPerNode * r.Nodes),
+                Gpus = checked(r.Gpus * r.Nodes), GpuModel = r.GpuModel, Nodes = r.Nodes, Start = _time.GetUtcNow(), Duration = walltime,
+            });
+        }
+        catch (OverflowException)
+        {
+            throw new BillingValidationException("resources", "cpus, memory or gpus × nodes, or the cost over the walltime, is out of range.");
+        }
         decimal? spendable = null;
         if (account is not null)
         {
@@ -328,15 +338,15 @@ public sealed partial class GrantBillingService
         await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
         var grant = await _store.GetGrantAsync(code, cancellationToken).ConfigureAwait(false);
         if (grant is null) return Refuse(context, $"Grant '{code}' does not exist.", "unknown-grant");
-        var status = grant.StatusAt(context.Now);
-        if (status != GrantStatus.Active) return Refuse(context, $"Grant '{code}' is {status.ToString().ToLowerInvariant()}; no new jobs may be charged to it.", "grant-inactive");
+        var grantStatus = grant.StatusAt(context.Now);
+        if (grantStatus != GrantStatus.Active) return Refuse(context, $"Grant '{code}' is {grantStatus.ToString().ToLowerInvariant()}; no new jobs may be charged to it.", "grant-inactive");
         if (!grant.CanCharge(spec.Owner)) return Refuse(context, $"User '{spec.Owner}' is not a member of grant '{code}'.", "not-a-member");
 
         Quote quote;
         try
         {
             var r = spec.Resources;
-            var memPerNode = context.MemoryMiBPerNode > 0 ? context.MemoryMiBPerNode : r.MemoryMiB > 0 ? r.MemoryMiB : r.Cpus * _options.DefaultMemoryMiBPerCpu;
+            var memPerNode = MemoryPerNode(r, context.MemoryMiBPerNode);
             var walltime = context.Walltime > TimeSpan.Zero ? context.Walltime : spec.Walltime ?? _options.DefaultWalltime;
             quote = await QuoteCoreAsync(code, r, memPerNode, walltime, context.Backend ?? spec.Constraints.Backend,
                 spec.Constraints.Partition, spec.Qos, cancellationToken).ConfigureAwait(false);
@@ -349,10 +359,17 @@ public sealed partial class GrantBillingService
         var hold = new LedgerEntry
         {
             GrantCode = code, Kind = LedgerEntryKind.Hold, Amount = -quote.Amount, Currency = grant.Currency, At = context.Now,
-            JobId = context.JobId, User = spec.Owner, Actor = _options.Actor, Reason = "quote", Key = "hold:" + context.JobId, Details = quote.Breakdown,
+            JobId = context.JobId, User = spec.Owner, Actor = _options.Actor, Reason = "quote", Details = quote.Breakdown,
         };
-        var result = await _store.TryPlaceHoldAsync(hold, cancellationToken).ConfigureAwait(false);
-        switch (result.Status)
+        var status = HoldStatus.GrantNotFound;
+        var result = await _store.WriteAsync(new LedgerWrite(code, context.JobId, state =>
+        {
+            var decision = LedgerRules.PlaceHold(state, hold, spec.Owner);
+            status = decision.Status;
+            return decision.Append;
+        }), cancellationToken).ConfigureAwait(false);
+        if (result.Status == LedgerWriteStatus.DuplicateKey) status = HoldStatus.AlreadyExists;
+        switch (status)
         {
             case HoldStatus.Placed:
                 Log.HoldPlaced(_logger, quote.Amount, grant.Currency, code, context.JobId);
@@ -362,8 +379,10 @@ public sealed partial class GrantBillingService
                 return AdmissionResult.Admit();
             case HoldStatus.GrantNotFound:
                 return Refuse(context, $"Grant '{code}' does not exist.", "unknown-grant");
+            case HoldStatus.NotAMember:
+                return Refuse(context, $"User '{spec.Owner}' is not a member of grant '{code}'.", "not-a-member");
             default:
-                var message = new InsufficientFundsException(code, result.Spendable, quote.Amount, grant.Currency).Message;
+                var message = new InsufficientFundsException(code, result.State?.Balance.Spendable ?? 0, quote.Amount, grant.Currency).Message;
                 return Refuse(context, message, "insufficient-funds");
         }
     }
@@ -378,63 +397,151 @@ public sealed partial class GrantBillingService
     /// <summary>Releases the hold of a job (for example one that was cancelled before it started). Returns whether a hold was active.</summary>
     public async Task<bool> ReleaseHoldAsync(string jobId, string reason, CancellationToken cancellationToken = default)
     {
+        ArgumentException.ThrowIfNullOrEmpty(jobId);
         await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
-        var released = await _store.ReleaseHoldAsync(jobId, _time.GetUtcNow(), _options.Actor, reason, cancellationToken).ConfigureAwait(false);
-        if (released is not null) Log.HoldReleased(_logger, jobId, reason);
-        return released is not null;
+        var entries = await _store.GetEntriesAsync(new LedgerQuery { JobId = jobId }, cancellationToken).ConfigureAwait(false);
+        if (LedgerRules.ActiveHold(entries) is not { } hold) return false;
+        var now = _time.GetUtcNow();
+        var result = await _store.WriteAsync(new LedgerWrite(hold.GrantCode, jobId, state => LedgerRules.Release(state, now, _options.Actor, reason)), cancellationToken)
+            .ConfigureAwait(false);
+        if (result.Status != LedgerWriteStatus.Appended) return false;
+        Log.HoldReleased(_logger, jobId, reason);
+        return true;
     }
 
     /// <summary>
-    /// Charges a finished job from its usage record at the rate card version of its hold: allocated resources × elapsed
-    /// × rates, rounded once (<see cref="MoneyRounding.RoundCharge"/>), replacing the hold atomically. A job that never
-    /// started (elapsed 0) only has its hold released. Idempotent by job id.
+    /// Charges a finished job from its usage record; <see cref="ChargeAsync(UsageRecord, TimeSpan?, CancellationToken)"/>
+    /// with no observation of its own beyond the record's (the engine builds the record from what it observed).
     /// </summary>
-    public async Task<ChargeResult> ChargeAsync(UsageRecord usage, CancellationToken cancellationToken = default)
+    public Task<ChargeResult> ChargeAsync(UsageRecord usage, CancellationToken cancellationToken = default) => ChargeAsync(usage, null, cancellationToken);
+
+    /// <summary>
+    /// Charges a finished job once, at the rate card version of the hold placed when it was admitted, replacing that
+    /// hold atomically. The rules, in order:
+    /// <list type="number">
+    /// <item>a record with a negative quantity, time or TRES value is refused (<see cref="BillingValidationException"/>
+    /// naming the field) and changes nothing;</item>
+    /// <item>the grant charged is the grant of the job's hold — never an account the record names; a job that was
+    /// never held is not billed, and a record naming another account is flagged <see cref="LedgerEntryFlags.AccountMismatch"/>;</item>
+    /// <item>the job's owner (the one admitted with the hold) must still be a member of that grant: otherwise nothing is
+    /// charged, the hold is released and the result is <see cref="ChargeStatus.Refused"/>;</item>
+    /// <item>a job that never started (elapsed 0) only has its hold released;</item>
+    /// <item>the elapsed time is at most <paramref name="observedElapsed"/> (when given), and the amount at most what
+    /// the hold's quoted resources cost for that time: a larger record is clamped, logged and flagged
+    /// <see cref="LedgerEntryFlags.Clamped"/>;</item>
+    /// <item>allocated resources × elapsed × rates, rounded once (<see cref="MoneyRounding.RoundCharge"/>). Idempotent by job id.</item>
+    /// </list>
+    /// </summary>
+    public async Task<ChargeResult> ChargeAsync(UsageRecord usage, TimeSpan? observedElapsed, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(usage);
-        ArgumentException.ThrowIfNullOrEmpty(usage.JobId);
+        ValidateUsage(usage, observedElapsed);
         await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
-        var hold = await _store.GetActiveHoldAsync(usage.JobId, cancellationToken).ConfigureAwait(false);
-        // The grant of the hold placed at admission wins; a record without a hold is charged to its account.
-        var code = hold?.GrantCode ?? usage.Account;
-        if (code is null) return new ChargeResult(ChargeStatus.NotBilled, 0, null);
+        var jobEntries = await _store.GetEntriesAsync(new LedgerQuery { JobId = usage.JobId }, cancellationToken).ConfigureAwait(false);
+        // The grant of the hold placed at admission, from the engine's own record: never one the usage record names.
+        if (LedgerRules.AdmissionHold(jobEntries) is not { } hold)
+        {
+            if (usage.Account is not null) Log.NoHold(_logger, usage.JobId, usage.Account);
+            return new ChargeResult(ChargeStatus.NotBilled, 0, null);
+        }
+        var code = hold.GrantCode;
+        var flags = LedgerEntryFlags.None;
+        if (usage.Account is { } named && !string.Equals(named, code, StringComparison.Ordinal))
+        {
+            Log.AccountMismatch(_logger, usage.JobId, named, code);
+            flags |= LedgerEntryFlags.AccountMismatch;
+        }
         var grant = await _store.GetGrantAsync(code, cancellationToken).ConfigureAwait(false);
         if (grant is null)
         {
             Log.UnknownGrant(_logger, usage.JobId, code);
             return new ChargeResult(ChargeStatus.NotBilled, 0, null);
         }
+        var owner = hold.User ?? usage.User;
+        if (!grant.CanCharge(owner))
+        {
+            Log.NotAMember(_logger, usage.JobId, owner, code);
+            await ReleaseHoldAsync(usage.JobId, $"owner '{owner}' is no longer a member of grant '{code}'", cancellationToken).ConfigureAwait(false);
+            return new ChargeResult(ChargeStatus.Refused, 0, null);
+        }
         if (usage.Elapsed <= TimeSpan.Zero || usage.StartedAt is null)
         {
             await ReleaseHoldAsync(usage.JobId, $"job {usage.FinalState.ToString().ToLowerInvariant()} without starting", cancellationToken).ConfigureAwait(false);
             return new ChargeResult(ChargeStatus.Released, 0, null);
         }
-        var card = (hold?.Details is { } d ? await _store.GetRateCardAsync(d.RateCard, d.RateCardVersion, cancellationToken).ConfigureAwait(false) : null)
+        var card = (hold.Details is { } d ? await _store.GetRateCardAsync(d.RateCard, d.RateCardVersion, cancellationToken).ConfigureAwait(false) : null)
             ?? await GetCurrentRateCardAsync(cancellationToken).ConfigureAwait(false);
         CheckCurrency(grant, card);
-        var breakdown = RateCalculator.Charge(card, new PricingRequest
+        var elapsed = usage.Elapsed;
+        if (observedElapsed is { } observed && observed < elapsed)
         {
-            Backend = usage.Backend, Partition = usage.Partition, Qos = usage.Qos, NodeNames = usage.Nodes,
-            Cpus = usage.AllocatedCpus, MemoryMiB = usage.AllocatedMemoryMiB, Gpus = usage.AllocatedGpus, GpuModel = usage.GpuModel,
-            Nodes = Math.Max(1, usage.NodeCount), Start = usage.StartedAt.Value, Duration = usage.Elapsed,
-            ReportedBillingUnits = usage.Tres.FirstOrDefault(t => string.Equals(t.Key, "billing", StringComparison.OrdinalIgnoreCase)) is { Key: not null } b ? b.Value : null,
-        });
-        var amount = Rounding.RoundCharge(breakdown.ExactTotal, grant.Currency);
+            elapsed = observed;
+            flags |= LedgerEntryFlags.Clamped;
+        }
+        var (amount, breakdown) = Price(usage, card, grant.Currency, elapsed, hold.Details, ref flags);
         var charge = new LedgerEntry
         {
             GrantCode = code, Kind = LedgerEntryKind.Charge, Amount = -amount, Currency = grant.Currency,
-            At = usage.EndedAt ?? _time.GetUtcNow(), JobId = usage.JobId, User = usage.User, Actor = _options.Actor,
-            Reason = usage.FinalState.ToString().ToLowerInvariant(), Key = "charge:" + usage.JobId, Details = breakdown,
+            At = usage.EndedAt ?? _time.GetUtcNow(), JobId = usage.JobId, User = owner, Actor = _options.Actor,
+            Reason = usage.FinalState.ToString().ToLowerInvariant(), Details = breakdown, Flags = flags,
         };
-        if (!await _store.TryChargeAsync(charge, cancellationToken).ConfigureAwait(false))
+        var result = await _store.WriteAsync(new LedgerWrite(code, usage.JobId, state => LedgerRules.Charge(state, charge)), cancellationToken).ConfigureAwait(false);
+        if (result.Status == LedgerWriteStatus.GrantNotFound) return new ChargeResult(ChargeStatus.NotBilled, 0, null);
+        if (result.Status != LedgerWriteStatus.Appended)
         {
             Log.DuplicateCharge(_logger, usage.JobId);
             return new ChargeResult(ChargeStatus.AlreadyCharged, 0, null);
         }
+        if ((flags & LedgerEntryFlags.Clamped) != 0) Log.ChargeClamped(_logger, usage.JobId, amount, grant.Currency, usage.Elapsed, elapsed);
         Log.Charged(_logger, usage.JobId, amount, grant.Currency, code);
         BillingMetrics.Charges.Add(1);
         BillingMetrics.Amount.Add((double)amount, new KeyValuePair<string, object?>("currency", grant.Currency));
         return new ChargeResult(ChargeStatus.Charged, amount, breakdown);
+    }
+
+    /// <summary>The charge for what the record reports, capped by what the quoted resources cost for <paramref name="elapsed"/>.</summary>
+    private (decimal Amount, CostBreakdown Breakdown) Price(UsageRecord usage, RateCard card, string currency, TimeSpan elapsed, CostBreakdown? quote, ref LedgerEntryFlags flags)
+    {
+        var start = usage.StartedAt!.Value;
+        var breakdown = RateCalculator.Charge(card, new PricingRequest
+        {
+            Backend = usage.Backend, Partition = usage.Partition, Qos = usage.Qos, NodeNames = usage.Nodes,
+            Cpus = usage.AllocatedCpus, MemoryMiB = usage.AllocatedMemoryMiB, Gpus = usage.AllocatedGpus, GpuModel = usage.GpuModel,
+            Nodes = Math.Max(1, usage.NodeCount), Start = start, Duration = elapsed,
+            ReportedBillingUnits = usage.Tres.FirstOrDefault(t => string.Equals(t.Key, "billing", StringComparison.OrdinalIgnoreCase)) is { Key: not null } b ? b.Value : null,
+        });
+        var amount = Rounding.RoundCharge(breakdown.ExactTotal, currency);
+        if (quote is null) return (amount, breakdown);
+        // The most the admitted job could have cost for that time: its quoted resources, priced as a quote prices them.
+        var cap = RateCalculator.Quote(card, new PricingRequest
+        {
+            Backend = quote.Backend, Partition = quote.Partition, Qos = quote.Qos, Cpus = quote.Cpus, MemoryMiB = quote.MemoryMiB,
+            Gpus = quote.Gpus, GpuModel = quote.GpuModel, Nodes = Math.Max(1, quote.Nodes), Start = start, Duration = elapsed,
+        });
+        var capAmount = Rounding.RoundCharge(cap.ExactTotal, currency);
+        if (amount <= capAmount) return (amount, breakdown);
+        flags |= LedgerEntryFlags.Clamped;
+        return (capAmount, cap);
+    }
+
+    private static void ValidateUsage(UsageRecord usage, TimeSpan? observedElapsed)
+    {
+        ArgumentNullException.ThrowIfNull(usage);
+        var errors = new List<ValidationError>();
+        if (string.IsNullOrEmpty(usage.JobId)) errors.Add(new("usage.jobId", "is required."));
+        if (usage.AllocatedCpus < 0) errors.Add(new("usage.allocatedCpus", "must not be negative."));
+        if (usage.AllocatedMemoryMiB < 0) errors.Add(new("usage.allocatedMemoryMiB", "must not be negative."));
+        if (usage.AllocatedGpus < 0) errors.Add(new("usage.allocatedGpus", "must not be negative."));
+        if (usage.NodeCount < 0) errors.Add(new("usage.nodeCount", "must not be negative."));
+        if (usage.Elapsed < TimeSpan.Zero) errors.Add(new("usage.elapsed", "must not be negative."));
+        if (usage.CpuTime < TimeSpan.Zero) errors.Add(new("usage.cpuTime", "must not be negative."));
+        if (usage.PeakMemoryBytes < 0) errors.Add(new("usage.peakMemoryBytes", "must not be negative."));
+        if (usage.StartedAt is { } s && usage.EndedAt is { } e && e < s) errors.Add(new("usage.endedAt", "must not be before startedAt."));
+        foreach (var (name, value) in usage.Tres)
+        {
+            if (value < 0) errors.Add(new($"usage.tres.{name}", "must not be negative."));
+        }
+        if (observedElapsed < TimeSpan.Zero) errors.Add(new("observedElapsed", "must not be negative."));
+        if (errors.Count > 0) throw new BillingValidationException(errors);
     }
 
     // ---------------------------------------------------------------- statements
@@ -449,6 +556,20 @@ public sealed partial class GrantBillingService
     }
 
     // ---------------------------------------------------------------- helpers
+
+    private long MemoryPerNode(ResourceRequest r, long contextMemoryPerNode)
+    {
+        if (contextMemoryPerNode > 0) return contextMemoryPerNode;
+        if (r.MemoryMiB > 0) return r.MemoryMiB;
+        try
+        {
+            return checked(r.Cpus * _options.DefaultMemoryMiBPerCpu);
+        }
+        catch (OverflowException)
+        {
+            throw new BillingValidationException("resources.cpus", "× the default memory per CPU is out of range.");
+        }
+    }
 
     private async Task<Grant> RequireGrantAsync(string code, CancellationToken cancellationToken) =>
         await _store.GetGrantAsync(code, cancellationToken).ConfigureAwait(false)

@@ -1,4 +1,3 @@
-using CompGrid.Billing;
 using Npgsql;
 
 namespace CompGrid.Storage.PostgreSql;
@@ -7,7 +6,6 @@ namespace CompGrid.Storage.PostgreSql;
 /// The PostgreSQL stores without dependency injection (scripts):
 /// <code>
 /// var pg = PostgreSqlStores.Create("Host=db;Database=compgrid;Username=compgrid");
-/// var billing = GrantBilling.Create(pg.Billing, options);
 /// await using var leader = await pg.TryAcquireSchedulerLockAsync();
 /// </code>
 /// </summary>
@@ -18,7 +16,6 @@ public sealed class PostgreSqlStores : IAsyncDisposable
         DataSource = dataSource;
         Options = options;
         Jobs = new PostgreSqlJobStore(dataSource, options.Schema);
-        Billing = new PostgreSqlBillingStore(dataSource, options.Schema);
     }
 
     /// <summary>The Npgsql data source (connection pool).</summary>
@@ -29,9 +26,6 @@ public sealed class PostgreSqlStores : IAsyncDisposable
 
     /// <summary>The job store.</summary>
     public IJobStore Jobs { get; }
-
-    /// <summary>The billing store.</summary>
-    public IBillingStore Billing { get; }
 
     /// <summary>Creates the stores for <paramref name="connectionString"/>.</summary>
     public static PostgreSqlStores Create(string connectionString, Action<PostgreSqlStoreOptions>? configure = null)

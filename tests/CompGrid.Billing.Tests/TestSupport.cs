@@ -55,15 +55,3 @@ internal sealed class TestCompGridBuilder(IServiceCollection services) : ICompGr
 {
     public IServiceCollection Services { get; } = services;
 }
-
-/// <summary>A theory that needs the PostgreSQL started by <c>eng/backends/postgresql.sh</c> (skipped when it is not running).</summary>
-public sealed class PostgreSqlTheoryAttribute : TheoryAttribute
-{
-    public const string Variable = "COMPGRID_POSTGRES_CONNECTION";
-
-    public PostgreSqlTheoryAttribute()
-    {
-        if (!BackendEnvironment.IsAvailable(Variable) && !BackendEnvironment.Required)
-            Skip = $"PostgreSQL is not running ({Variable} is unset); start it with eng/test.sh or eng/backends/postgresql.sh start.";
-    }
-}

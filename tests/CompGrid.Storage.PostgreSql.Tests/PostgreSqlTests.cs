@@ -1,57 +1,11 @@
 using System.Reflection;
-using CompGrid.Billing;
 using CompGrid.Storage.PostgreSql;
 using CompGrid.Testing;
+using CompGrid.Tests.PostgreSql;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace CompGrid.Storage.PostgreSql.Tests;
-
-/// <summary>A theory that needs the PostgreSQL started by <c>eng/backends/postgresql.sh</c>.</summary>
-public sealed class PostgreSqlTheoryAttribute : TheoryAttribute
-{
-    public const string Variable = "COMPGRID_POSTGRES_CONNECTION";
-
-    public PostgreSqlTheoryAttribute()
-    {
-        if (!BackendEnvironment.IsAvailable(Variable) && !BackendEnvironment.Required)
-            Skip = $"PostgreSQL is not running ({Variable} is unset); start it with eng/test.sh or eng/backends/postgresql.sh start.";
-    }
-}
-
-/// <summary>One data source per run; every store gets a fresh schema, dropped at the end.</summary>
-public sealed class PostgreSqlFixture : IAsyncLifetime
-{
-    private readonly List<string> _schemas = [];
-    private NpgsqlDataSource? _dataSource;
-
-    public string ConnectionString => BackendEnvironment.Get(PostgreSqlTheoryAttribute.Variable, "PostgreSQL");
-
-    public NpgsqlDataSource DataSource => _dataSource ??= NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(ConnectionString) { MaxPoolSize = 30 }.ConnectionString);
-
-    public string NewSchema()
-    {
-        var s = "t_" + Guid.NewGuid().ToString("N")[..16];
-        lock (_schemas) _schemas.Add(s);
-        return s;
-    }
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        if (_dataSource is null) return;
-        foreach (var s in _schemas)
-        {
-            await using var cmd = _dataSource.CreateCommand($"DROP SCHEMA IF EXISTS {s} CASCADE");
-            await cmd.ExecuteNonQueryAsync();
-        }
-        await _dataSource.DisposeAsync();
-    }
-}
-
-[CollectionDefinition("PostgreSql")]
-public sealed class PostgreSqlCollection : ICollectionFixture<PostgreSqlFixture>;
 
 [Trait("Category", "PostgreSql")]
 [Collection("PostgreSql")]
@@ -177,22 +131,21 @@ public sealed class PostgreSqlRegistrationTests(PostgreSqlFixture fixture)
 {
     [PostgreSqlTheory]
     [InlineData("reg")]
-    public async Task UsePostgreSqlStore_RegistersJobAndBillingStores(string prefix)
+    public async Task UsePostgreSqlStore_RegistersTheJobStore(string prefix)
     {
         var services = new ServiceCollection();
         var schema = fixture.NewSchema();
         new Builder(services).UsePostgreSqlStore(fixture.ConnectionString, o => o.Schema = schema);
         await using var sp = services.BuildServiceProvider();
         var jobs = sp.GetRequiredService<IJobStore>();
-        var billing = sp.GetRequiredService<IBillingStore>();
         Assert.IsType<PostgreSqlJobStore>(jobs);
         await jobs.InitializeAsync();
-        await billing.InitializeAsync();
-        Assert.True(await billing.TryCreateGrantAsync(new Grant { Code = prefix + "-g", PrincipalInvestigator = "alice" }));
+        await jobs.CreateAsync(new JobRecord { Id = prefix + "-1", State = JobState.Queued, Version = 1, Spec = new JobSpec { Owner = "alice" } },
+            new JobTransition { JobId = prefix + "-1", To = JobState.Queued, Reason = "submitted" });
         var stores = PostgreSqlStores.Create(fixture.ConnectionString, o => o.Schema = schema);
         await using (stores)
         {
-            Assert.NotNull(await stores.Billing.GetGrantAsync(prefix + "-g"));
+            Assert.NotNull(await stores.Jobs.GetAsync(prefix + "-1"));
         }
     }
 

@@ -14,7 +14,7 @@ public static class GrantBillingServiceCollectionExtensions
     /// Adds grant billing: the <see cref="GrantBillingService"/>, its admission check (quote and hold) and its usage
     /// sink (charge), and a hosted service that expires allocations every <see cref="GrantBillingOptions.ExpiryInterval"/>.
     /// A billing store must be registered too (<c>.UseSqliteBillingStore(path)</c>,
-    /// <c>.UsePostgreSqlStore(…)</c> or <see cref="UseInMemoryBillingStore"/>). The options are validated at start-up.
+    /// <c>.UsePostgreSqlBillingStore(…)</c> or <see cref="UseInMemoryBillingStore"/>). The options are validated at start-up.
     /// </summary>
     public static ICompGridBuilder AddGrantBilling(this ICompGridBuilder builder, Action<GrantBillingOptions>? configure = null)
     {
@@ -51,7 +51,7 @@ public static class GrantBillingServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => new GrantBillingService(
             sp.GetService<IBillingStore>() ?? throw new InvalidOperationException(
-                "Grant billing needs a billing store: call .UseSqliteBillingStore(path), .UsePostgreSqlStore(connectionString) or .UseInMemoryBillingStore() on the CompGrid builder."),
+                "Grant billing needs a billing store: call .UseSqliteBillingStore(path) (package CompGrid.Billing.Sqlite), .UsePostgreSqlBillingStore(connectionString) (CompGrid.Billing.PostgreSql) or .UseInMemoryBillingStore() on the CompGrid builder."),
             sp.GetRequiredService<IOptions<GrantBillingOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetService<ILogger<GrantBillingService>>()));

@@ -1,29 +1,13 @@
 namespace CompGrid.Billing;
 
-/// <summary>The outcome of <see cref="IBillingStore.TryPlaceHoldAsync"/>.</summary>
-public enum HoldStatus
-{
-    /// <summary>The hold was placed.</summary>
-    Placed,
-    /// <summary>The job already has a hold (or was already charged); nothing changed.</summary>
-    AlreadyExists,
-    /// <summary>The grant's spendable balance is below the amount; nothing changed.</summary>
-    InsufficientFunds,
-    /// <summary>The grant does not exist; nothing changed.</summary>
-    GrantNotFound,
-}
-
-/// <summary>The result of placing a hold.</summary>
-/// <param name="Status">What happened.</param>
-/// <param name="Entry">The hold entry (the existing one for <see cref="HoldStatus.AlreadyExists"/> when it is still active).</param>
-/// <param name="Spendable">The grant's spendable balance (available + credit limit) before the hold.</param>
-public sealed record HoldResult(HoldStatus Status, LedgerEntry? Entry, decimal Spendable);
-
 /// <summary>
-/// Durable storage of grants, rate cards and the ledger. The ledger is append-only: entries are never updated or
-/// deleted, balances are derived from entries. Every method is atomic and safe under concurrent use by several
-/// threads and several processes sharing the store; keys (<see cref="LedgerEntry.Key"/>) are unique, which makes
-/// holds, charges, releases and expirations idempotent.
+/// Durable storage of grants, rate cards and the ledger: atomic primitives only. The ledger's rules (hold and charge
+/// idempotency, the spendable check, which hold a charge releases) live once in <see cref="GrantBillingService"/>
+/// and reach the store as the condition of a <see cref="LedgerWrite"/>. The ledger is append-only: entries are never
+/// updated or deleted, balances are derived from entries. Every method is atomic and safe under concurrent use by
+/// several threads and several processes sharing the store; keys (<see cref="LedgerEntry.Key"/>) are unique.
+/// <c>BillingStoreConformanceTests</c> in the CompGrid.Testing package is the suite an
+/// implementation passes; <see cref="DbBillingStore"/> is a base for stores on ADO.NET databases.
 /// </summary>
 public interface IBillingStore
 {
@@ -39,7 +23,7 @@ public interface IBillingStore
     /// <summary>One grant, or null.</summary>
     Task<Grant?> GetGrantAsync(string code, CancellationToken cancellationToken = default);
 
-    /// <summary>Every grant, by code.</summary>
+    /// <summary>Every grant, by code (ordinal).</summary>
     Task<IReadOnlyList<Grant>> ListGrantsAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Stores a rate card version; returns <see langword="false"/> when that name and version exist (it is not replaced).</summary>
@@ -49,29 +33,13 @@ public interface IBillingStore
     Task<RateCard?> GetRateCardAsync(string name, int? version = null, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Appends entries atomically (all or none) and returns them with their ids; returns null, appending none, when
-    /// one of their keys exists already. The grant of every entry must exist.
+    /// In one transaction that excludes every other write to the grant: reads the <see cref="LedgerState"/> of
+    /// <see cref="LedgerWrite.GrantCode"/> (and of <see cref="LedgerWrite.JobId"/>), calls
+    /// <see cref="LedgerWrite.Decide"/> once with it, and appends the entries it returns, all or none. Appends nothing
+    /// when the grant does not exist, when the condition returns no entry, or when one of the entries' keys exists
+    /// already (see <see cref="LedgerWriteStatus"/>).
     /// </summary>
-    Task<IReadOnlyList<LedgerEntry>?> TryAppendAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// Places a hold (<paramref name="hold"/>: kind <see cref="LedgerEntryKind.Hold"/>, negative amount, a job id, key
-    /// <c>hold:{job}</c>) when the grant's spendable balance covers it, atomically with that check, so parallel holds
-    /// never overdraw a grant.
-    /// </summary>
-    Task<HoldResult> TryPlaceHoldAsync(LedgerEntry hold, CancellationToken cancellationToken = default);
-
-    /// <summary>Releases the job's active hold, if any, returning the release entry (null when there was none).</summary>
-    Task<LedgerEntry?> ReleaseHoldAsync(string jobId, DateTimeOffset at, string? actor, string? reason, CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// Charges a job once: appends <paramref name="charge"/> (key <c>charge:{job}</c>) and releases the job's active hold
-    /// in one transaction. Returns <see langword="false"/>, changing nothing, when the job was charged already.
-    /// </summary>
-    Task<bool> TryChargeAsync(LedgerEntry charge, CancellationToken cancellationToken = default);
-
-    /// <summary>The job's active (unreleased) hold, or null.</summary>
-    Task<LedgerEntry?> GetActiveHoldAsync(string jobId, CancellationToken cancellationToken = default);
+    Task<LedgerWriteResult> WriteAsync(LedgerWrite write, CancellationToken cancellationToken = default);
 
     /// <summary>Entries matching the query, in ledger order.</summary>
     Task<IReadOnlyList<LedgerEntry>> GetEntriesAsync(LedgerQuery query, CancellationToken cancellationToken = default);

@@ -17,6 +17,21 @@ public enum LedgerEntryKind
     Expiration,
 }
 
+/// <summary>Marks on a ledger entry that an auditor should see.</summary>
+[Flags]
+public enum LedgerEntryFlags
+{
+    /// <summary>Nothing to note.</summary>
+    None = 0,
+    /// <summary>
+    /// A charge that the usage record would have made larger than the job could have used (its quoted resources for
+    /// the time it was observed running): it was clamped to that cap.
+    /// </summary>
+    Clamped = 1,
+    /// <summary>The usage record named another account than the grant of the job's hold; the hold's grant was charged.</summary>
+    AccountMismatch = 2,
+}
+
 /// <summary>
 /// One append-only ledger entry. <see cref="Amount"/> is signed: its effect on the grant's available balance
 /// (allocations and releases positive; holds, charges and expirations negative; adjustments either way). Holds and
@@ -74,6 +89,9 @@ public sealed record LedgerEntry
     /// <summary>For holds and charges: how the amount was computed.</summary>
     public CostBreakdown? Details { get; init; }
 
+    /// <summary>Marks for auditors (a clamped charge, a usage record that named another grant). The default is <see cref="LedgerEntryFlags.None"/>.</summary>
+    public LedgerEntryFlags Flags { get; init; }
+
     /// <summary>Whether the entry changes the posted balance (everything except holds and releases).</summary>
     public bool IsPosted => Kind is not (LedgerEntryKind.Hold or LedgerEntryKind.HoldRelease);
 
@@ -92,7 +110,7 @@ public sealed record LedgerEntry
     }
 
     /// <inheritdoc/>
-    public override string ToString() => $"#{Id} {At:O} {GrantCode} {Kind} {Amount} {Currency}{(JobId is null ? "" : " job " + JobId)}{(Reason is null ? "" : ": " + Reason)}";
+    public override string ToString() => $"#{Id} {At:O} {GrantCode} {Kind} {Amount} {Currency}{(JobId is null ? "" : " job " + JobId)}{(Reason is null ? "" : ": " + Reason)}{(Flags == LedgerEntryFlags.None ? "" : " [" + Flags + "]")}";
 }
 
 /// <summary>A filter for reading ledger entries. Null members do not filter.</summary>

@@ -70,8 +70,10 @@ public enum ChargeStatus
     AlreadyCharged,
     /// <summary>The job never started: its hold was released and it costs nothing.</summary>
     Released,
-    /// <summary>The job has no grant (or the grant does not exist); nothing was charged.</summary>
+    /// <summary>The job has no hold (it was admitted without a grant) or its grant does not exist; nothing was charged.</summary>
     NotBilled,
+    /// <summary>The job's owner is no longer a member of the hold's grant: nothing was charged and the hold was released.</summary>
+    Refused,
 }
 
 /// <summary>The outcome of charging one usage record.</summary>

@@ -2,11 +2,11 @@ namespace CompGrid.Billing;
 
 /// <summary>
 /// A billing store in memory, for tests and scripts: nothing survives the process. One lock serializes every
-/// operation, so holds and charges are atomic exactly as in the durable stores.
+/// operation, so guarded writes are atomic exactly as in the durable stores.
 /// </summary>
 public sealed class InMemoryBillingStore : IBillingStore
 {
-    private readonly object _gate = new();
+    private readonly Lock _gate = new();
     private readonly SortedDictionary<string, Grant> _grants = new(StringComparer.Ordinal);
     private readonly Dictionary<(string, int), RateCard> _cards = [];
     private readonly List<LedgerEntry> _entries = [];
@@ -37,13 +37,13 @@ public sealed class InMemoryBillingStore : IBillingStore
     /// <inheritdoc/>
     public Task<Grant?> GetGrantAsync(string code, CancellationToken cancellationToken = default)
     {
-        lock (_gate) return Task.FromResult(_grants.TryGetValue(code, out var g) ? g : null);
+        lock (_gate) return Task.FromResult(_grants.TryGetValue(code, out var g) ? BillingSerialization.Clone(g) : null);
     }
 
     /// <inheritdoc/>
     public Task<IReadOnlyList<Grant>> ListGrantsAsync(CancellationToken cancellationToken = default)
     {
-        lock (_gate) return Task.FromResult<IReadOnlyList<Grant>>(_grants.Values.ToList());
+        lock (_gate) return Task.FromResult<IReadOnlyList<Grant>>(_grants.Values.Select(BillingSerialization.Clone).ToList());
     }
 
     /// <inheritdoc/>
@@ -66,67 +66,21 @@ public sealed class InMemoryBillingStore : IBillingStore
     }
 
     /// <inheritdoc/>
-    public Task<IReadOnlyList<LedgerEntry>?> TryAppendAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken = default)
+    public Task<LedgerWriteResult> WriteAsync(LedgerWrite write, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(entries);
+        ArgumentNullException.ThrowIfNull(write);
         lock (_gate)
         {
+            if (!_grants.TryGetValue(write.GrantCode, out var grant)) return Task.FromResult(new LedgerWriteResult(LedgerWriteStatus.GrantNotFound, [], null));
+            var jobEntries = write.JobId is { } job ? _entries.Where(e => e.JobId == job).ToList() : [];
+            var state = new LedgerState(BillingSerialization.Clone(grant), BalanceLocked(grant, null), jobEntries);
+            var entries = write.DecideChecked(state);
+            if (entries.Count == 0) return Task.FromResult(new LedgerWriteResult(LedgerWriteStatus.Declined, [], state));
             var keys = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var e in entries)
-            {
-                if (!_grants.ContainsKey(e.GrantCode)) throw new CompGridException($"Grant '{e.GrantCode}' was not found.") { Code = "unknown-grant" };
-                if (e.Key is { } k && (_keys.Contains(k) || !keys.Add(k))) return Task.FromResult<IReadOnlyList<LedgerEntry>?>(null);
-            }
-            return Task.FromResult<IReadOnlyList<LedgerEntry>?>(entries.Select(AppendLocked).ToList());
+            if (entries.Any(e => e.Key is { } k && (_keys.Contains(k) || !keys.Add(k))))
+                return Task.FromResult(new LedgerWriteResult(LedgerWriteStatus.DuplicateKey, [], state));
+            return Task.FromResult(new LedgerWriteResult(LedgerWriteStatus.Appended, entries.Select(AppendLocked).ToList(), state));
         }
-    }
-
-    /// <inheritdoc/>
-    public Task<HoldResult> TryPlaceHoldAsync(LedgerEntry hold, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(hold);
-        lock (_gate)
-        {
-            if (!_grants.TryGetValue(hold.GrantCode, out var grant)) return Task.FromResult(new HoldResult(HoldStatus.GrantNotFound, null, 0));
-            var spendable = BalanceLocked(grant, null).Spendable;
-            if (hold.Key is { } k && _keys.Contains(k))
-                return Task.FromResult(new HoldResult(HoldStatus.AlreadyExists, ActiveHoldLocked(hold.JobId), spendable));
-            if (hold.JobId is { } job && _keys.Contains("charge:" + job))
-                return Task.FromResult(new HoldResult(HoldStatus.AlreadyExists, null, spendable));
-            if (spendable < -hold.Amount) return Task.FromResult(new HoldResult(HoldStatus.InsufficientFunds, null, spendable));
-            return Task.FromResult(new HoldResult(HoldStatus.Placed, AppendLocked(hold), spendable));
-        }
-    }
-
-    /// <inheritdoc/>
-    public Task<LedgerEntry?> ReleaseHoldAsync(string jobId, DateTimeOffset at, string? actor, string? reason, CancellationToken cancellationToken = default)
-    {
-        lock (_gate)
-        {
-            var hold = ActiveHoldLocked(jobId);
-            return Task.FromResult(hold is null ? null : AppendLocked(LedgerEntry.ReleaseOf(hold, at, actor, reason)));
-        }
-    }
-
-    /// <inheritdoc/>
-    public Task<bool> TryChargeAsync(LedgerEntry charge, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(charge);
-        lock (_gate)
-        {
-            if (!_grants.ContainsKey(charge.GrantCode)) throw new CompGridException($"Grant '{charge.GrantCode}' was not found.") { Code = "unknown-grant" };
-            if (charge.Key is { } k && _keys.Contains(k)) return Task.FromResult(false);
-            AppendLocked(charge);
-            if (charge.JobId is { } job && ActiveHoldLocked(job) is { } hold)
-                AppendLocked(LedgerEntry.ReleaseOf(hold, charge.At, charge.Actor, "charged"));
-            return Task.FromResult(true);
-        }
-    }
-
-    /// <inheritdoc/>
-    public Task<LedgerEntry?> GetActiveHoldAsync(string jobId, CancellationToken cancellationToken = default)
-    {
-        lock (_gate) return Task.FromResult(ActiveHoldLocked(jobId));
     }
 
     /// <inheritdoc/>
@@ -149,13 +103,6 @@ public sealed class InMemoryBillingStore : IBillingStore
 
     private GrantBalance BalanceLocked(Grant grant, DateTimeOffset? asOf) =>
         GrantBalance.FromEntries(grant.Code, grant.Currency, grant.CreditLimit, _entries.Where(e => e.GrantCode == grant.Code && (asOf is null || e.At < asOf)));
-
-    private LedgerEntry? ActiveHoldLocked(string? jobId)
-    {
-        if (jobId is null) return null;
-        var hold = _entries.LastOrDefault(e => e.Kind == LedgerEntryKind.Hold && e.JobId == jobId);
-        return hold is null || _keys.Contains(LedgerEntry.ReleaseKey(hold.Id)) ? null : hold;
-    }
 
     private LedgerEntry AppendLocked(LedgerEntry entry)
     {

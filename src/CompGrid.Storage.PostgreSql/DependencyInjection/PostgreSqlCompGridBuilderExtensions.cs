@@ -1,5 +1,4 @@
 using CompGrid;
-using CompGrid.Billing;
 using CompGrid.Storage.PostgreSql;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -11,9 +10,9 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class PostgreSqlCompGridBuilderExtensions
 {
     /// <summary>
-    /// Stores jobs and the billing ledger in PostgreSQL (<paramref name="connectionString"/>), in the schema
-    /// <c>compgrid</c> unless <paramref name="configure"/> says otherwise. Registers an <see cref="NpgsqlDataSource"/>,
-    /// <see cref="IJobStore"/>, <see cref="IBillingStore"/> and an <see cref="ISchedulerLease"/> on an advisory lock
+    /// Stores jobs in PostgreSQL (<paramref name="connectionString"/>), in the schema <c>compgrid</c> unless
+    /// <paramref name="configure"/> says otherwise (the billing ledger is in the CompGrid.Billing.PostgreSql package:
+    /// <c>.UsePostgreSqlBillingStore(…)</c>). Registers an <see cref="NpgsqlDataSource"/>, <see cref="IJobStore"/> and an <see cref="ISchedulerLease"/> on an advisory lock
     /// (<see cref="PostgreSqlStoreOptions.SchedulerLockName"/>), so that of several instances one schedules at a time.
     /// </summary>
     public static ICompGridBuilder UsePostgreSqlStore(this ICompGridBuilder builder, string connectionString, Action<PostgreSqlStoreOptions>? configure = null)
@@ -26,7 +25,6 @@ public static class PostgreSqlCompGridBuilderExtensions
         services.AddSingleton(Options.Options.Create(options));
         services.TryAddSingleton(_ => NpgsqlDataSource.Create(options.ConnectionString));
         services.Replace(ServiceDescriptor.Singleton<IJobStore>(sp => new PostgreSqlJobStore(sp.GetRequiredService<NpgsqlDataSource>(), options.Schema)));
-        services.Replace(ServiceDescriptor.Singleton<IBillingStore>(sp => new PostgreSqlBillingStore(sp.GetRequiredService<NpgsqlDataSource>(), options.Schema)));
         // Several portal instances on one database: one schedules, the others stand by.
         services.Replace(ServiceDescriptor.Singleton<ISchedulerLease>(sp => new PostgreSqlSchedulerLease(sp.GetRequiredService<NpgsqlDataSource>(), options.SchedulerLockName)));
         return builder;

@@ -7,7 +7,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Registers the SQLite stores.</summary>
 public static class SqliteCompGridBuilderExtensions
 {
-    /// <summary>Stores jobs (and, with billing, the ledger) in the SQLite file at <paramref name="path"/>.</summary>
+    /// <summary>Stores jobs in the SQLite file at <paramref name="path"/>.</summary>
     public static ICompGridBuilder UseSqliteStore(this ICompGridBuilder builder, string path)
     {
         ArgumentNullException.ThrowIfNull(builder);

@@ -169,6 +169,7 @@ public sealed class GrantBillingServiceTests
         var options = new GrantBillingOptions { RateCards = { new RateCard { Currency = "EUR", Rules = [new RateRule { CpuCoreHour = 0.013m }] } } };
         options.Grants.Add(B.Grant("eu", 100m) with { Currency = "EUR" });
         var billing = B.Service(new InMemoryBillingStore(), options, _time);
+        await billing.AdmissionCheck.CheckAsync(B.Admission("j", "alice", "eu", cpus: 3));
         var r = await billing.ChargeAsync(B.Usage("j", "alice", "eu", cpus: 3, seconds: 1000)); // 3 × 0.013 × 1000/3600 = 0.010833…
         Assert.Equal(0.01m, r.Amount);
         Assert.Equal(0.0108333333333333333333333333m, Math.Round(r.Breakdown!.ExactTotal, 28));
@@ -180,6 +181,7 @@ public sealed class GrantBillingServiceTests
         var options = new GrantBillingOptions { RateCards = { new RateCard { Rules = [new RateRule { UseReportedBilling = true, BillingUnitHour = 100m }] } } };
         options.Grants.Add(B.Grant("g", 100_000m));
         var billing = B.Service(new InMemoryBillingStore(), options, _time);
+        await billing.AdmissionCheck.CheckAsync(B.Admission("slurm-1", "alice", "g", cpus: 16));
         var usage = B.Usage("slurm-1", "alice", "g", cpus: 16, seconds: 3600) with { Tres = new Dictionary<string, decimal> { ["billing"] = 5m, ["cpu"] = 16m } };
         Assert.Equal(500m, (await billing.ChargeAsync(usage)).Amount);
     }
@@ -231,6 +233,7 @@ public sealed class GrantBillingServiceTests
     {
         var billing = NewService(B.Grant("dept", 1_000m), B.Grant("group", 500m) with { ParentCode = "dept" },
             B.Grant("proj", 200m) with { ParentCode = "group" }, B.Grant("other", 7m));
+        await billing.AdmissionCheck.CheckAsync(B.Admission("j", "alice", "proj", cpus: 1, walltime: TimeSpan.FromSeconds(60)));
         await billing.ChargeAsync(B.Usage("j", "alice", "proj", cpus: 1, seconds: 50));
         var (grants, total) = await billing.GetRollupAsync("dept");
         Assert.Equal(["dept", "group", "proj"], grants.Select(g => g.Grant.Code));
@@ -255,6 +258,7 @@ public sealed class GrantBillingServiceTests
         var billing = NewService(B.Grant("g", 0m));
         await billing.AllocateAsync("g", 10_000m, "admin", "Q1", expiresAt: B.T0.AddDays(90), carryOverFraction: 0.5m);
         await billing.AllocateAsync("g", 5_000m, "admin", "Q2", expiresAt: B.T0.AddDays(180));
+        await billing.AdmissionCheck.CheckAsync(B.Admission("j", "alice", "g", cpus: 1));
         await billing.ChargeAsync(B.Usage("j", "alice", "g", cpus: 1, seconds: 4000)); // 4 000 spent, from Q1 first
         Assert.Equal(0, await billing.ExpireAllocationsAsync());
         _time.Advance(TimeSpan.FromDays(91));
@@ -273,6 +277,8 @@ public sealed class GrantBillingServiceTests
         await billing.InitializeAsync(); // the configured grant and its budget are posted now
         _time.Advance(TimeSpan.FromDays(1));
         var from = _time.GetUtcNow();
+        foreach (var (job, user, cpus) in new[] { ("j1", "alice", 16), ("j2", "bob", 2), ("j3", "alice", 1) })
+            await billing.AdmissionCheck.CheckAsync(B.Admission(job, user, "g", cpus: cpus));
         await billing.ChargeAsync(B.Usage("j1", "alice", "g", cpus: 16, seconds: 1234, start: from.AddHours(1)));
         await billing.ChargeAsync(B.Usage("j2", "bob", "g", cpus: 2, seconds: 100, start: from.AddHours(2)));
         await billing.ChargeAsync(B.Usage("j3", "alice", "g", cpus: 1, seconds: 10, start: from.AddHours(3)));
@@ -309,6 +315,28 @@ public sealed class GrantBillingServiceTests
         var earlier = await billing.GetStatementAsync("g", B.T0, from);
         Assert.Empty(earlier.Charges);
         Assert.Equal(200_000m, earlier.ClosingBalance);
+    }
+
+    [Fact]
+    public async Task Attack_QuoteWhoseCpusTimesNodesOverflows_RejectedNamingResourcesAndNothingHeld()
+    {
+        var billing = NewService(B.Grant("chem", 100_000m));
+        var huge = new ResourceRequest { Cpus = 46_341, Nodes = 46_341, MemoryMiB = 1 }; // 46341² wraps int to a negative
+        var e = await Assert.ThrowsAsync<BillingValidationException>(() => billing.QuoteAsync(new QuoteRequest { Account = "chem", Resources = huge }));
+        Assert.Contains(e.Errors, x => x.Field == "resources");
+        var ctx = B.Admission("wrap", "alice", "chem");
+        var r = await billing.AdmissionCheck.CheckAsync(ctx with { Spec = ctx.Spec with { Resources = huge } });
+        Assert.Equal((AdmissionDecision.Reject, "invalid"), (r.Decision, r.Code));
+        var b = await billing.GetBalanceAsync("chem");
+        Assert.Equal((0m, 100_000m), (b.Held, b.Available));
+    }
+
+    [Fact]
+    public async Task ChargeAsync_JobNeverHeld_NotBilledWhateverAccountItNames()
+    {
+        var billing = NewService(B.Grant("chem", 100_000m));
+        Assert.Equal(ChargeStatus.NotBilled, (await billing.ChargeAsync(B.Usage("unheld", "alice", "chem"))).Status);
+        Assert.Equal(100_000m, (await billing.GetBalanceAsync("chem")).Available);
     }
 
     [Fact]

@@ -24,4 +24,16 @@ internal static partial class Log
 
     [LoggerMessage(7, LogLevel.Information, "Allocation {AllocationId} of grant {Grant} expired: {Expired} {Currency} lost, {Carried} carried over")]
     public static partial void AllocationExpired(ILogger logger, long allocationId, string grant, decimal expired, string currency, decimal carried);
+
+    [LoggerMessage(8, LogLevel.Warning, "Usage of job {JobId} names account {Named}; the job was admitted with a hold on grant {Grant}, which is the one charged")]
+    public static partial void AccountMismatch(ILogger logger, string jobId, string named, string grant);
+
+    [LoggerMessage(9, LogLevel.Warning, "Usage of job {JobId} names account {Named} but the job has no hold; not charged")]
+    public static partial void NoHold(ILogger logger, string jobId, string named);
+
+    [LoggerMessage(10, LogLevel.Warning, "Job {JobId} not charged: its owner {Owner} is not a member of grant {Grant}; the hold is released")]
+    public static partial void NotAMember(ILogger logger, string jobId, string owner, string grant);
+
+    [LoggerMessage(11, LogLevel.Warning, "Charge of job {JobId} clamped to {Amount} {Currency}: the usage record claimed more than the job could have used (reported elapsed {Reported}, charged elapsed {Charged})")]
+    public static partial void ChargeClamped(ILogger logger, string jobId, decimal amount, string currency, TimeSpan reported, TimeSpan charged);
 }

@@ -30,7 +30,7 @@ public static class CompGridServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IQueueOrderingPolicy, FifoQueueOrderingPolicy>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IJobNotifier, LoggingNotifier>());
         services.TryAddSingleton<IJobStore>(_ => throw new CompGridException("No job store is registered: call UseSqliteStore(path) (or another store) on the CompGrid builder."));
-        services.TryAddSingleton<CompGridEngine>();
+        services.TryAddSingleton(sp => new CompGridEngine(EngineServices.From(sp)));
         services.TryAddSingleton<ICompGridClient>(sp => sp.GetRequiredService<CompGridEngine>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, CompGridHostedService>());
         return new CompGridBuilder(services);

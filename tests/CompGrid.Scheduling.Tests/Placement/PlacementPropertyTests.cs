@@ -55,41 +55,38 @@ public sealed class PlacementPropertyTests
         return true;
     }
 
-    [Fact]
-    public void FirstFit_RandomSequences_ChoosesExactlyWhatNaiveFirstFitChooses() =>
-        PropertyCheck.ForAllSeeds(seed => Run(seed, new FirstFitPlacementPolicy(), (s, r, got) =>
+    [SeedProperty]
+    public bool FirstFit_RandomSequences_ChoosesExactlyWhatNaiveFirstFitChooses(int seed) =>
+        Run(seed, new FirstFitPlacementPolicy(), (s, r, got) =>
         {
             int[]? want = NaivePlacement.FirstFit(s, r);
             return want is null ? got is null : got is not null && want.SequenceEqual(got);
-        }));
+        });
 
-    [Fact]
-    public void BestFit_RandomSequences_ChoosesExactlyWhatNaiveBestFitChooses() =>
-        PropertyCheck.ForAllSeeds(seed => Run(seed, new BestFitPlacementPolicy(), (s, r, got) =>
+    [SeedProperty]
+    public bool BestFit_RandomSequences_ChoosesExactlyWhatNaiveBestFitChooses(int seed) =>
+        Run(seed, new BestFitPlacementPolicy(), (s, r, got) =>
         {
             int[]? want = NaivePlacement.BestFit(s, r, spread: false);
             return want is null ? got is null : got is not null && want.SequenceEqual(got);
-        }));
+        });
 
-    [Fact]
-    public void Spread_RandomSequences_ChoosesExactlyWhatNaiveSpreadChooses() =>
-        PropertyCheck.ForAllSeeds(seed => Run(seed, new SpreadPlacementPolicy(), (s, r, got) =>
+    [SeedProperty]
+    public bool Spread_RandomSequences_ChoosesExactlyWhatNaiveSpreadChooses(int seed) =>
+        Run(seed, new SpreadPlacementPolicy(), (s, r, got) =>
         {
             int[]? want = NaivePlacement.BestFit(s, r, spread: true);
             return want is null ? got is null : got is not null && want.SequenceEqual(got);
-        }));
+        });
 
-    [Fact]
-    public void AllPolicies_RandomSequences_ConstraintsHoldAndGangsAreAllOrNothing()
-    {
-        foreach (IPlacementPolicy policy in SchedulingPolicyRegistry.BuiltInPlacement())
-            PropertyCheck.ForAllSeeds(seed => Run(seed, policy, (s, r, got) =>
-            {
-                int fitting = Enumerable.Range(0, s.Count).Count(i => NaivePlacement.Fits(s, i, r));
-                if (got is null) return fitting < r.Nodes; // refused only when it really does not fit
-                return got.Length == r.Nodes && got.Distinct().Count() == r.Nodes && got.All(i => NaivePlacement.Fits(s, i, r));
-            }), maxTest: 50);
-    }
+    [SeedProperty(MaxTest = 50)]
+    public bool AllPolicies_RandomSequences_ConstraintsHoldAndGangsAreAllOrNothing(int seed) =>
+        SchedulingPolicyRegistry.BuiltInPlacement().All(policy => Run(seed, policy, (s, r, got) =>
+        {
+            int fitting = Enumerable.Range(0, s.Count).Count(i => NaivePlacement.Fits(s, i, r));
+            if (got is null) return fitting < r.Nodes; // refused only when it really does not fit
+            return got.Length == r.Nodes && got.Distinct().Count() == r.Nodes && got.All(i => NaivePlacement.Fits(s, i, r));
+        }));
 
     [Fact]
     public void GpuAware_JobWithoutGpus_AvoidsGpuNodesWhileOthersFit()
@@ -153,29 +150,28 @@ public sealed class PlacementPropertyTests
 [Trait("Category", "Placement")]
 public sealed class SnapshotMaintenanceTests
 {
-    [Fact]
-    public void SetFreeAndClone_RandomSequences_SearchesStillEqualNaive() =>
-        PropertyCheck.ForAllSeeds(seed =>
+    [SeedProperty]
+    public bool SetFreeAndClone_RandomSequences_SearchesStillEqualNaive(int seed)
+    {
+        var rng = new Random(seed);
+        ClusterSnapshot s = RandomCluster.Create(rng);
+        IPlacementPolicy[] policies = [new FirstFitPlacementPolicy(), new BestFitPlacementPolicy()];
+        for (int step = 0; step < 120; step++)
         {
-            var rng = new Random(seed);
-            ClusterSnapshot s = RandomCluster.Create(rng);
-            IPlacementPolicy[] policies = [new FirstFitPlacementPolicy(), new BestFitPlacementPolicy()];
-            for (int step = 0; step < 120; step++)
+            if (rng.Next(4) == 0)
             {
-                if (rng.Next(4) == 0)
-                {
-                    int n = rng.Next(s.Count);
-                    s.SetFree(n, new NodeResources(rng.Next(0, s.CapacityCpus[n] + 1), rng.Next(0, (int)s.CapacityMemoryMiB[n] + 1), rng.Next(0, s.CapacityGpus[n] + 1)), rng.Next(3));
-                }
-                if (rng.Next(10) == 0) s = s.Clone();
-                PlacementRequest r = RandomCluster.Request(rng, s);
-                IPlacementPolicy p = policies[rng.Next(2)];
-                int[] chosen = new int[r.Nodes];
-                int[]? got = p.TryPlace(s, r, chosen) ? chosen : null;
-                int[]? want = p is FirstFitPlacementPolicy ? NaivePlacement.FirstFit(s, r) : NaivePlacement.BestFit(s, r, spread: false);
-                if (want is null ? got is not null : got is null || !want.SequenceEqual(got)) return false;
-                if (got is not null) s.AllocateGang(got, r);
+                int n = rng.Next(s.Count);
+                s.SetFree(n, new NodeResources(rng.Next(0, s.CapacityCpus[n] + 1), rng.Next(0, (int)s.CapacityMemoryMiB[n] + 1), rng.Next(0, s.CapacityGpus[n] + 1)), rng.Next(3));
             }
-            return true;
-        });
+            if (rng.Next(10) == 0) s = s.Clone();
+            PlacementRequest r = RandomCluster.Request(rng, s);
+            IPlacementPolicy p = policies[rng.Next(2)];
+            int[] chosen = new int[r.Nodes];
+            int[]? got = p.TryPlace(s, r, chosen) ? chosen : null;
+            int[]? want = p is FirstFitPlacementPolicy ? NaivePlacement.FirstFit(s, r) : NaivePlacement.BestFit(s, r, spread: false);
+            if (want is null ? got is not null : got is null || !want.SequenceEqual(got)) return false;
+            if (got is not null) s.AllocateGang(got, r);
+        }
+        return true;
+    }
 }

@@ -10,45 +10,44 @@ public sealed class BackfillTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    [Fact]
-    public void Run_RandomClusters_BackfillNeverDelaysTheReservedJob() =>
-        PropertyCheck.ForAllSeeds(seed =>
+    [SeedProperty(MaxTest = 200)]
+    public bool Run_RandomClusters_BackfillNeverDelaysTheReservedJob(int seed)
+    {
+        var rng = new Random(seed);
+        var cluster = new ClusterSnapshot();
+        int n = rng.Next(2, 40);
+        for (int i = 0; i < n; i++) cluster.AddNode("n" + i, new NodeResources(16, 65536, 0), new NodeResources(16, 65536, 0));
+        var running = new List<RunningAllocation>();
+        for (int k = 0; k < n * 3; k++)
         {
-            var rng = new Random(seed);
-            var cluster = new ClusterSnapshot();
-            int n = rng.Next(2, 40);
-            for (int i = 0; i < n; i++) cluster.AddNode("n" + i, new NodeResources(16, 65536, 0), new NodeResources(16, 65536, 0));
-            var running = new List<RunningAllocation>();
-            for (int k = 0; k < n * 3; k++)
-            {
-                var req = new PlacementRequest(rng.Next(1, 17), rng.Next(1, 32) * 1024L, 0, rng.Next(4) == 0 ? rng.Next(1, 4) : 1);
-                int[] chosen = new int[req.Nodes];
-                if (!cluster.TryFindFirstFit(req, chosen)) continue;
-                cluster.AllocateGang(chosen, req);
-                running.Add(new RunningAllocation(chosen, req, T0.AddMinutes(rng.Next(-5, 600))));
-            }
-            var pending = new BackfillCandidate[rng.Next(1, 60)];
-            for (int k = 0; k < pending.Length; k++)
-                pending[k] = new BackfillCandidate(new PlacementRequest(rng.Next(1, 17), rng.Next(1, 64) * 1024L, 0, rng.Next(3) == 0 ? rng.Next(1, n + 1) : 1),
-                    TimeSpan.FromMinutes(rng.Next(1, 900)));
-            var policy = rng.Next(2) == 0 ? (IPlacementPolicy)new FirstFitPlacementPolicy() : new BestFitPlacementPolicy();
-            var scheduler = new EasyBackfillScheduler(policy, new BackfillOptions { EstimateDepth = 20 });
-            BackfillResult r = scheduler.Run(cluster, running.ToArray(), pending, T0);
-            if (r.ReservationHolder < 0) return true;
-            long shadow = r.ShadowTime!.Value.UtcTicks;
-            var reserved = r.ReservedNodes.ToHashSet();
-            // Long backfilled jobs stay off the reserved nodes.
-            for (int k = r.ReservationHolder + 1; k < pending.Length; k++)
-                if (r.Started(k) && (T0 + pending[k].Walltime).UtcTicks > shadow && r.NodesOf(k).ToArray().Any(reserved.Contains)) return false;
-            // At the shadow time, with every job that ends by then gone, the reserved job fits on its reserved nodes.
-            ClusterSnapshot future = cluster.Clone();
-            foreach (RunningAllocation a in running)
-                if (Math.Max(a.ExpectedEnd.UtcTicks, T0.UtcTicks) <= shadow) future.ReleaseGang(a.Nodes, a.Request);
-            for (int k = 0; k < pending.Length; k++)
-                if (r.Started(k) && (T0 + pending[k].Walltime).UtcTicks <= shadow) future.ReleaseGang(r.NodesOf(k), pending[k].Request);
-            PlacementRequest top = pending[r.ReservationHolder].Request;
-            return reserved.Count == top.Nodes && reserved.All(i => future.Fits(i, top));
-        }, maxTest: 200);
+            var req = new PlacementRequest(rng.Next(1, 17), rng.Next(1, 32) * 1024L, 0, rng.Next(4) == 0 ? rng.Next(1, 4) : 1);
+            int[] chosen = new int[req.Nodes];
+            if (!cluster.TryFindFirstFit(req, chosen)) continue;
+            cluster.AllocateGang(chosen, req);
+            running.Add(new RunningAllocation(chosen, req, T0.AddMinutes(rng.Next(-5, 600))));
+        }
+        var pending = new BackfillCandidate[rng.Next(1, 60)];
+        for (int k = 0; k < pending.Length; k++)
+            pending[k] = new BackfillCandidate(new PlacementRequest(rng.Next(1, 17), rng.Next(1, 64) * 1024L, 0, rng.Next(3) == 0 ? rng.Next(1, n + 1) : 1),
+                TimeSpan.FromMinutes(rng.Next(1, 900)));
+        var policy = rng.Next(2) == 0 ? (IPlacementPolicy)new FirstFitPlacementPolicy() : new BestFitPlacementPolicy();
+        var scheduler = new EasyBackfillScheduler(policy, new BackfillOptions { EstimateDepth = 20 });
+        BackfillResult r = scheduler.Run(cluster, running.ToArray(), pending, T0);
+        if (r.ReservationHolder < 0) return true;
+        long shadow = r.ShadowTime!.Value.UtcTicks;
+        var reserved = r.ReservedNodes.ToHashSet();
+        // Long backfilled jobs stay off the reserved nodes.
+        for (int k = r.ReservationHolder + 1; k < pending.Length; k++)
+            if (r.Started(k) && (T0 + pending[k].Walltime).UtcTicks > shadow && r.NodesOf(k).ToArray().Any(reserved.Contains)) return false;
+        // At the shadow time, with every job that ends by then gone, the reserved job fits on its reserved nodes.
+        ClusterSnapshot future = cluster.Clone();
+        foreach (RunningAllocation a in running)
+            if (Math.Max(a.ExpectedEnd.UtcTicks, T0.UtcTicks) <= shadow) future.ReleaseGang(a.Nodes, a.Request);
+        for (int k = 0; k < pending.Length; k++)
+            if (r.Started(k) && (T0 + pending[k].Walltime).UtcTicks <= shadow) future.ReleaseGang(r.NodesOf(k), pending[k].Request);
+        PlacementRequest top = pending[r.ReservationHolder].Request;
+        return reserved.Count == top.Nodes && reserved.All(i => future.Fits(i, top));
+    }
 
     [Fact]
     public void Run_BlockedTopJob_ReservesAndBackfillsOnlyShortJobs()

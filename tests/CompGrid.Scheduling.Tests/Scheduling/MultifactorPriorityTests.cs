@@ -60,26 +60,25 @@ public sealed class MultifactorPriorityTests
 [Trait("Category", "Scheduling")]
 public sealed class MultifactorOrderPropertyTests
 {
-    [Fact]
-    public void Order_RandomQueues_EqualsNaiveSortByPriorityThenSubmitThenId() =>
-        PropertyCheck.ForAllSeeds(seed =>
+    [SeedProperty(MaxTest = 50)]
+    public bool Order_RandomQueues_EqualsNaiveSortByPriorityThenSubmitThenId(int seed)
+    {
+        var rng = new Random(seed);
+        var t0 = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var ledger = new FairShareLedger();
+        for (int u = 0; u < 4; u++) ledger.AddUsage("a" + (u % 2), "u" + u, rng.Next(0, 1000), t0);
+        var policy = new MultifactorPriorityPolicy(new MultifactorPriorityOptions(), ledger, seed % 2 == 0 ? FairShareAlgorithm.Classic : FairShareAlgorithm.FairTree);
+        var jobs = Enumerable.Range(0, rng.Next(2, 300)).Select(i => new JobRecord
         {
-            var rng = new Random(seed);
-            var t0 = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-            var ledger = new FairShareLedger();
-            for (int u = 0; u < 4; u++) ledger.AddUsage("a" + (u % 2), "u" + u, rng.Next(0, 1000), t0);
-            var policy = new MultifactorPriorityPolicy(new MultifactorPriorityOptions(), ledger, seed % 2 == 0 ? FairShareAlgorithm.Classic : FairShareAlgorithm.FairTree);
-            var jobs = Enumerable.Range(0, rng.Next(2, 300)).Select(i => new JobRecord
-            {
-                Id = "j" + rng.Next(1000).ToString("D4", System.Globalization.CultureInfo.InvariantCulture) + "-" + i,
-                State = JobState.Queued,
-                SubmittedAt = t0.AddSeconds(-rng.Next(5)), // many equal submit times, so ties are common
-                Spec = new JobSpec { Owner = "u" + rng.Next(5), Account = "a" + rng.Next(3), Nice = rng.Next(3) == 0 ? rng.Next(-5, 5) : 0, Resources = new ResourceRequest { Cpus = 1 << rng.Next(3) } },
-            }).ToList();
-            var ctx = new QueueOrderingContext { Now = t0 };
-            var ordered = new List<JobRecord>(jobs);
-            policy.Order(ordered, ctx);
-            var expected = jobs.OrderByDescending(j => policy.GetPriority(j, ctx, jobs)).ThenBy(j => j.SubmittedAt).ThenBy(j => j.Id, StringComparer.Ordinal).ToList();
-            return ordered.Select(j => j.Id).SequenceEqual(expected.Select(j => j.Id));
-        }, maxTest: 50);
+            Id = "j" + rng.Next(1000).ToString("D4", System.Globalization.CultureInfo.InvariantCulture) + "-" + i,
+            State = JobState.Queued,
+            SubmittedAt = t0.AddSeconds(-rng.Next(5)), // many equal submit times, so ties are common
+            Spec = new JobSpec { Owner = "u" + rng.Next(5), Account = "a" + rng.Next(3), Nice = rng.Next(3) == 0 ? rng.Next(-5, 5) : 0, Resources = new ResourceRequest { Cpus = 1 << rng.Next(3) } },
+        }).ToList();
+        var ctx = new QueueOrderingContext { Now = t0 };
+        var ordered = new List<JobRecord>(jobs);
+        policy.Order(ordered, ctx);
+        var expected = jobs.OrderByDescending(j => policy.GetPriority(j, ctx, jobs)).ThenBy(j => j.SubmittedAt).ThenBy(j => j.Id, StringComparer.Ordinal).ToList();
+        return ordered.Select(j => j.Id).SequenceEqual(expected.Select(j => j.Id));
+    }
 }

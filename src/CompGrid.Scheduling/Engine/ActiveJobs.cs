@@ -1,0 +1,112 @@
+namespace CompGrid;
+
+/// <summary>
+/// The engine's cache of the jobs it still works on (not terminal, or terminal with usage still owed) and the only
+/// place that writes job records: every change is persisted with an optimistic version check before the cache shows
+/// it. Also the engine's one lock (<see cref="LockAsync"/>): the loop, reconciliation and the client commands hold it
+/// while they read or change jobs. With several engine instances on one store the store is the truth, and the cache is
+/// refreshed from it each cycle.
+/// </summary>
+internal sealed class ActiveJobs(IJobStore store, TimeProvider time, bool shared) : IDisposable
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Dictionary<string, JobRecord> _active = new(StringComparer.Ordinal);
+
+    /// <summary>Takes the engine lock; dispose the result to release it.</summary>
+    public async Task<Releaser> LockAsync(CancellationToken ct)
+    {
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        return new Releaser(_gate);
+    }
+
+    /// <summary>The cached jobs matching <paramref name="predicate"/>, copied (safe to change the cache while iterating).</summary>
+    public List<JobRecord> Where(Func<JobRecord, bool> predicate) => _active.Values.Where(predicate).ToList();
+
+    /// <summary>The cached job, when the engine still works on it.</summary>
+    public bool TryGet(string jobId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out JobRecord? job) => _active.TryGetValue(jobId, out job);
+
+    /// <summary>The job from the cache (one instance) or from the store (several instances: the store is the truth).</summary>
+    public async Task<JobRecord> LoadAsync(string jobId, CancellationToken ct)
+    {
+        if (!shared && _active.TryGetValue(jobId, out var job)) return job;
+        return await store.GetAsync(jobId, ct).ConfigureAwait(false) ?? throw new JobNotFoundException(jobId);
+    }
+
+    /// <summary>Stores a new job with its first transition, then caches it.</summary>
+    public async Task CreateAsync(JobRecord job, JobTransition transition, CancellationToken ct)
+    {
+        await store.CreateAsync(job, transition, ct).ConfigureAwait(false);
+        _active[job.Id] = job;
+    }
+
+    /// <summary>Replaces the cache with the store's active jobs (after a start or a change of leader).</summary>
+    public async Task ReloadAsync(CancellationToken ct)
+    {
+        _active.Clear();
+        await foreach (var job in store.QueryAsync(JobQuery.Active, ct).ConfigureAwait(false)) _active[job.Id] = job;
+    }
+
+    /// <summary>
+    /// Merges the store's active jobs into the cache (other instances submit, cancel and approve through the store):
+    /// newer versions win; jobs no longer active are forgotten, unless their usage is still owed here.
+    /// </summary>
+    public async Task RefreshAsync(CancellationToken ct)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var job in store.QueryAsync(JobQuery.Active, ct).ConfigureAwait(false))
+        {
+            seen.Add(job.Id);
+            if (!_active.TryGetValue(job.Id, out var cached) || cached.Version < job.Version) _active[job.Id] = job;
+        }
+        foreach (var id in _active.Keys.Where(id => !seen.Contains(id)).ToList())
+            if (!(_active[id].IsTerminal && !_active[id].UsageDelivered)) _active.Remove(id);
+    }
+
+    /// <summary>Stops working on a job (its usage is being delivered).</summary>
+    public void Forget(string jobId) => _active.Remove(jobId);
+
+    /// <summary>Keeps a job whose usage could not be delivered, so the next cycle tries again.</summary>
+    public void Retain(JobRecord job) => _active[job.Id] = job;
+
+    /// <summary>Persists a change that is not a state transition.</summary>
+    public Task<JobRecord> UpdateAsync(JobRecord job, Func<JobRecord, JobRecord> change, CancellationToken ct) => SaveAsync(job, change, null, ct);
+
+    /// <summary>Persists a change with the state transition it makes (from, to, reason, actor) in the job's history.</summary>
+    public async Task<JobRecord> TransitionAsync(JobRecord job, Func<JobRecord, JobRecord> change, string? actor, CancellationToken ct)
+    {
+        var next = change(job);
+        var transition = new JobTransition { JobId = job.Id, From = job.State, To = next.State, At = time.GetUtcNow(), Reason = next.Reason, Actor = actor };
+        return await SaveAsync(job, _ => next, transition, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Persists a new pending reason, when it changed.</summary>
+    public async Task SetReasonAsync(JobRecord job, string reason, CancellationToken ct)
+    {
+        if (job.Reason == reason) return;
+        await UpdateAsync(job, j => j with { Reason = reason }, ct).ConfigureAwait(false);
+    }
+
+    private async Task<JobRecord> SaveAsync(JobRecord job, Func<JobRecord, JobRecord> change, JobTransition? transition, CancellationToken ct)
+    {
+        var next = change(job) with { Version = job.Version + 1 };
+        if (!await store.TryUpdateAsync(next, job.Version, transition, ct).ConfigureAwait(false))
+        {
+            // Another writer (a second engine instance or an operator) changed the job: take the stored record.
+            var current = await store.GetAsync(job.Id, ct).ConfigureAwait(false) ?? throw new JobNotFoundException(job.Id);
+            if (current.IsTerminal) _active.Remove(job.Id); else _active[job.Id] = current;
+            throw new CompGridException($"Job '{job.Id}' was changed concurrently (version {job.Version} is stale).") { JobId = job.Id, Operation = "update", IsTransient = true };
+        }
+        if (!next.IsTerminal || !next.UsageDelivered) _active[next.Id] = next;
+        if (next.IsTerminal && next.UsageDelivered) _active.Remove(next.Id);
+        return next;
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _gate.Dispose();
+
+    /// <summary>Releases the engine lock.</summary>
+    internal readonly struct Releaser(SemaphoreSlim gate) : IDisposable
+    {
+        public void Dispose() => gate.Release();
+    }
+}

@@ -1,0 +1,34 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CompGrid;
+
+/// <summary>What the engine is built from, resolved from the container in one place.</summary>
+internal sealed record EngineServices(
+    IJobStore Store,
+    IReadOnlyList<IComputeBackend> Backends,
+    IReadOnlyList<IAdmissionCheck> AdmissionChecks,
+    IReadOnlyList<IUsageSink> UsageSinks,
+    IReadOnlyList<IJobNotifier> Notifiers,
+    SchedulingPolicyRegistry Policies,
+    CompGridOptions Options,
+    SchedulingPolicyOptions Scheduling,
+    ISchedulerLease? Lease,
+    TimeProvider Time,
+    ILogger Logger)
+{
+    /// <summary>Resolves the engine's services (backends, checks, sinks and notifiers in registration order).</summary>
+    public static EngineServices From(IServiceProvider sp) => new(
+        sp.GetRequiredService<IJobStore>(),
+        [.. sp.GetServices<IComputeBackend>()],
+        [.. sp.GetServices<IAdmissionCheck>()],
+        [.. sp.GetServices<IUsageSink>()],
+        [.. sp.GetServices<IJobNotifier>()],
+        sp.GetRequiredService<SchedulingPolicyRegistry>(),
+        sp.GetRequiredService<IOptions<CompGridOptions>>().Value,
+        sp.GetService<IOptions<SchedulingPolicyOptions>>()?.Value ?? new SchedulingPolicyOptions(),
+        sp.GetService<ISchedulerLease>(),
+        sp.GetRequiredService<TimeProvider>(),
+        sp.GetRequiredService<ILogger<CompGridEngine>>());
+}

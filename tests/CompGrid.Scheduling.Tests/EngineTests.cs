@@ -284,6 +284,7 @@ public sealed class EngineTests : IAsyncLifetime
         listener.Prefixes.Add($"http://127.0.0.1:{port}/");
         listener.Start();
         var received = new ConcurrentQueue<JsonDocument>();
+        var delivered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously); // the outbox worker sends after completion
         var serve = Task.Run(async () =>
         {
             while (listener.IsListening)
@@ -293,6 +294,7 @@ public sealed class EngineTests : IAsyncLifetime
                 received.Enqueue(await JsonDocument.ParseAsync(ctx.Request.InputStream));
                 ctx.Response.StatusCode = 204;
                 ctx.Response.Close();
+                if (received.Any(d => d.RootElement.GetProperty("state").GetString() == "Failed")) delivered.TrySetResult();
             }
         });
         await using var engine = await StartEngineAsync(new InMemoryBackend("m4", _time), b => b.AddWebhookNotifier(o => { o.SigningSecret = new string('s', 32); o.AllowedNetworks = ["127.0.0.1/32"]; }));
@@ -301,6 +303,7 @@ public sealed class EngineTests : IAsyncLifetime
         var done = await h.WaitForCompletionAsync().WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(JobState.Failed, done.State);
         Assert.Equal(3, done.ExitCode);
+        await delivered.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Contains(received, d => d.RootElement.GetProperty("state").GetString() == "Failed" && d.RootElement.GetProperty("exitCode").GetInt32() == 3 && d.RootElement.GetProperty("jobId").GetString() == h.Id);
         listener.Stop();
     }

@@ -33,7 +33,7 @@ public static class CompGridServiceCollectionExtensions
         services.TryAddSingleton(sp => new CompGridEngine(EngineServices.From(sp)));
         services.TryAddSingleton<ICompGridClient>(sp => sp.GetRequiredService<CompGridEngine>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, CompGridHostedService>());
-        return new CompGridBuilder(services);
+        return new CompGridBuilder(services).AddNotificationOutbox();
     }
 
     /// <summary>Binds <see cref="CompGridOptions"/> from a configuration section (for example <c>CompGrid</c>).</summary>

@@ -29,8 +29,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 8, Level = LogLevel.Error, Message = "Usage sink failed for job {JobId}; delivery is retried in the next cycle")]
     public static partial void SinkFailed(ILogger logger, string jobId, Exception ex);
 
-    [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "Notifier failed for job {JobId}")]
-    public static partial void NotifyFailed(ILogger logger, string jobId, Exception ex);
+    [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "Usage reported by backend {Backend} for job {JobId} disagreed with what the engine observed ({Flags}); delivered clamped: {Adjustments}")]
+    public static partial void UsageClamped(ILogger logger, string jobId, string backend, UsageFlags flags, string adjustments);
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Job {JobId} adopted from {Backend} as {BackendJobId}")]
     public static partial void Adopted(ILogger logger, string jobId, string backend, string backendJobId);

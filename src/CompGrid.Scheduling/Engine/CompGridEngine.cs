@@ -40,9 +40,9 @@ public sealed class CompGridEngine : ICompGridClient, IAsyncDisposable
         _jobs = new ActiveJobs(services.Store, time, shared: _leadership.IsShared);
         _router = new JobRouter(services.Backends, options, time, logger);
         _admission = new JobAdmission(_router, services.AdmissionChecks, options, time, logger);
-        _notifications = new JobNotificationSender(services.Notifiers, time, logger);
+        _notifications = new JobNotificationSender(services.NotificationOutbox);
         _waiters = new CompletionWaiters(services.Store, options, time);
-        _completion = new JobCompletion(_jobs, services.Store, services.UsageSinks, new DeliveredUsage(_router), _notifications, _waiters, logger);
+        _completion = new JobCompletion(_jobs, services.Store, services.UsageSinks, new DeliveredUsage(_router, time, logger), _notifications, _waiters, logger);
         _tracker = new JobTracker(_jobs, _router, _completion, _notifications, time, logger);
         _commands = new JobCommands(_jobs, _router, _tracker, _completion, _notifications, time);
         _reconciler = new JobReconciler(_jobs, services.Store, _router, _tracker, _completion, time, logger);
@@ -100,11 +100,17 @@ public sealed class CompGridEngine : ICompGridClient, IAsyncDisposable
 
         var snapshots = new BackendSnapshotBuilder(_jobs, _router, _services.Logger);
         _loop.Start(new JobDispatcher(_jobs, _router, snapshots, _completion, ordering, cycle, options, _services.Time, _services.Logger));
+        // Notifications leave through the outbox worker, beside the loop (a host's hosted service may have started it already).
+        await _services.NotificationWorker.StartAsync(cancellationToken).ConfigureAwait(false);
         Log.Started(_services.Logger, _router.Backends.Count, placement.Name, ordering.Name);
     }
 
     /// <summary>Stops the scheduling loop. Running jobs keep running on their backends and are adopted at the next start.</summary>
-    public Task StopAsync(CancellationToken cancellationToken = default) => _loop.StopAsync(cancellationToken);
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        await _loop.StopAsync(cancellationToken).ConfigureAwait(false);
+        await _services.NotificationWorker.StopAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()

@@ -85,7 +85,9 @@ public sealed class LocalBackendOptions
     /// A range of numeric user ids, <c>first-last</c>, from which each job (whose owner <see cref="OwnerAccounts"/> does
     /// not map) gets a uid of its own for as long as it runs, so jobs cannot read, signal or trace each other even when
     /// they belong to the same owner. Ids with an account in the password database, and ids with a live process, are
-    /// skipped. The job's primary group is the same number and it has no supplementary groups. Needs the host to run as root.
+    /// skipped. The job's primary group is the same number and it has no supplementary groups. Ignored when the host does
+    /// not run as root (jobs then run as the host's own user, and a warning says so at start-up), so a configuration
+    /// can set it for both.
     /// </summary>
     /// <value>The default is null: jobs share <see cref="RunAsUser"/>.</value>
     public string? JobUserIds { get; set; }

@@ -45,7 +45,6 @@ internal sealed partial class LocalBackendOptionsValidator : IValidateOptions<Lo
         if (o.JobUserIds is { } range)
         {
             if (UidRange.TryParse(range) is not { } r) e.Add(p + $"JobUserIds '{range}' must be 'first-last' with 1000 <= first <= last <= 4294967293.");
-            else if (!root) e.Add(p + "JobUserIds: giving each job a uid of its own needs the host to run as root.");
             else if (r.Contains(65534)) e.Add(p + "JobUserIds must not include 65534 (nobody).");
         }
         var accounts = new List<(string Field, string Account)>();

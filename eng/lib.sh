@@ -1,9 +1,52 @@
 # Shared helpers for eng/ scripts. Source it: . "$(dirname "$0")/lib.sh"
 # Every process a script starts is stopped by its pid (pid files under $COMPGRID_STATE/run); never by name.
 
-COMPGRID_REPO="${COMPGRID_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
-COMPGRID_STATE="${COMPGRID_STATE:-$COMPGRID_REPO/.state}"
+#
+# Where state lives: daemons that drop to their own users (postgres, munge, mysql, slurm, the ssh test user) must
+# reach their data, and a checkout may sit below a folder they cannot traverse (/root/compgrid, a `mktemp -d`
+# folder). So the state of a checkout goes to /var/tmp/compgrid-<hash of the checkout's path and inode>, a 0755
+# folder owned by whoever runs the scripts (each daemon's own subfolder is owned by that daemon's user), and
+# <checkout>/.state links to it. COMPGRID_STATE overrides the folder. `eng/state.sh path|clean` shows or removes it.
+
+# Files the scripts create must be readable by the service users whatever the caller's umask; secrets are chmod'ed.
+umask 022
+COMPGRID_REPO="${COMPGRID_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)}"
+
+# cg_default_state: prints the default state folder of this checkout (a new clone at the same path gets a new one).
+cg_default_state() {
+  local id
+  id="$(printf '%s:%s' "$COMPGRID_REPO" "$(stat -c %i "$COMPGRID_REPO")" | sha256sum | cut -c1-12)"
+  echo "/var/tmp/compgrid-$id"
+}
+
+# cg_legacy_state: a <checkout>/.state folder (not the link) whose daemons still run: keep using it until they stop.
+cg_legacy_state() {
+  local d="$COMPGRID_REPO/.state" f
+  [ -d "$d" ] && [ ! -L "$d" ] || return 1
+  for f in "$d"/run/*.pid; do
+    [ -f "$f" ] && [ -r "/proc/$(cat "$f")/stat" ] && return 0
+  done
+  return 1
+}
+
+if [ -z "${COMPGRID_STATE:-}" ]; then
+  if cg_legacy_state; then
+    COMPGRID_STATE="$COMPGRID_REPO/.state"
+  else
+    COMPGRID_STATE="$(cg_default_state)"
+    # /var/tmp is writable by everyone: refuse a folder (or link) someone else prepared there.
+    if [ -L "$COMPGRID_STATE" ] || { [ -e "$COMPGRID_STATE" ] && [ "$(stat -c %u "$COMPGRID_STATE")" != "$(id -u)" ]; }; then
+      echo "state folder $COMPGRID_STATE is a link or not owned by $(id -un): remove it or set COMPGRID_STATE" >&2
+      exit 1
+    fi
+    install -d -m 755 "$COMPGRID_STATE"
+    # The link shows a newcomer where logs and state are; an old .state folder is left alone.
+    [ -e "$COMPGRID_REPO/.state" ] || [ -L "$COMPGRID_REPO/.state" ] || ln -s "$COMPGRID_STATE" "$COMPGRID_REPO/.state"
+  fi
+fi
 mkdir -p "$COMPGRID_STATE/run" "$COMPGRID_STATE/log" "$COMPGRID_STATE/env"
+# Pid files, logs and the env files (which name key files) are root's business only.
+chmod 700 "$COMPGRID_STATE/run" "$COMPGRID_STATE/log" "$COMPGRID_STATE/env"
 
 cg_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 

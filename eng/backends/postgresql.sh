@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # PostgreSQL for the CompGrid.Storage.PostgreSql and billing store tests: a private cluster under
-# $COMPGRID_STATE/postgresql, listening on 127.0.0.1 only (first free port from 55432), socket in the state dir,
-# run as the `postgres` user. Writes COMPGRID_POSTGRES_CONNECTION to env/postgresql.env.
+# $COMPGRID_STATE/postgresql (below /var/tmp by default, see eng/lib.sh), listening on 127.0.0.1 only (first free
+# port from 55432), socket in the state dir, run as the `postgres` user. Writes COMPGRID_POSTGRES_CONNECTION to
+# env/postgresql.env.
 #   eng/backends/postgresql.sh start|stop
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
@@ -9,7 +10,8 @@ set -euo pipefail
 dir="$COMPGRID_STATE/postgresql"
 data="$dir/data"
 sock="$dir/run"
-runas() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# From / : the caller's folder may be one postgres cannot enter (psql and pg_ctl would warn on every call).
+runas() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
 
 pg_bin() {
   local d

@@ -50,7 +50,14 @@ ensure_users() {
   id "$REST_USER" >/dev/null 2>&1 || useradd -r -M -s /usr/sbin/nologin "$REST_USER"
   id "$TEST_USER" >/dev/null 2>&1 || useradd -M -s /bin/bash "$TEST_USER"
   # useradd leaves the account locked ('!'), which sshd refuses with UsePAM no.
-  usermod -p '*' -d "$S/home/$TEST_USER" "$TEST_USER"
+  usermod -p '*' "$TEST_USER"
+  # The home is machine-wide: a second cluster on this machine (another checkout) keeps the first one's while the
+  # user can enter it; sshd reads the keys from $S/ssh, so sharing the home breaks neither.
+  local home; home="$(getent passwd "$TEST_USER" | cut -d: -f6)"
+  if [ -z "$home" ] || ! runuser -u "$TEST_USER" -- test -d "$home" -a -x "$home"; then
+    mkdir -p "$S/home/$TEST_USER"; chown "$TEST_USER": "$S/home/$TEST_USER"; chmod 700 "$S/home/$TEST_USER"
+    usermod -d "$S/home/$TEST_USER" "$TEST_USER"
+  fi
 }
 
 write_configs() {
@@ -234,20 +241,19 @@ start_rest() {
 }
 
 start_sshd() {
-  local d="$S/ssh" home="$S/home/$TEST_USER"
+  local d="$S/ssh"
   [ -s "$d/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -f "$d/host_ed25519" >/dev/null
   [ -s "$d/client_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C compgrid-test -f "$d/client_ed25519" >/dev/null
   chmod 600 "$d/host_ed25519" "$d/client_ed25519"
-  mkdir -p "$home/.ssh"
-  cp "$d/client_ed25519.pub" "$home/.ssh/authorized_keys"
-  chown -R "$TEST_USER": "$home"; chmod 700 "$home" "$home/.ssh"; chmod 600 "$home/.ssh/authorized_keys"
+  # The key sits in this cluster's own state (sshd reads it as the test user), not in the machine-wide home.
+  cp "$d/client_ed25519.pub" "$d/authorized_keys"; chmod 644 "$d/authorized_keys"; chmod 755 "$d"
   printf '[127.0.0.1]:%s %s\n' "$SSH_PORT" "$(cut -d' ' -f1,2 "$d/host_ed25519.pub")" >"$d/known_hosts"
   cat >"$d/sshd_config" <<EOF
 Port $SSH_PORT
 ListenAddress 127.0.0.1
 HostKey $d/host_ed25519
 PidFile $d/sshd.pid
-AuthorizedKeysFile .ssh/authorized_keys
+AuthorizedKeysFile $d/authorized_keys
 PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no

@@ -103,6 +103,14 @@ public static class BillingEndpoints
         {
             var (grant, invalid) = await ReadJsonAsync<Grant>(request, ct);
             if (grant is null) return invalid!;
+            // JSON null overrides the record's defaults; the billing rules expect values (found by GeneratedBodyTests).
+            var nulls = new (string Field, bool IsNull)[]
+            {
+                ("code", grant.Code is null), ("title", grant.Title is null), ("principalInvestigator", grant.PrincipalInvestigator is null),
+                ("members", grant.Members is null), ("currency", grant.Currency is null),
+            };
+            if (nulls.Where(n => n.IsNull).Select(n => new ValidationError(n.Field, "must not be null")).ToArray() is { Length: > 0 } nullErrors)
+                return Problem(nullErrors);
             try
             {
                 var created = await billing.CreateGrantAsync(grant, Name(user), ct);

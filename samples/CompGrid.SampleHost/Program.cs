@@ -11,6 +11,16 @@ var config = builder.Configuration.GetSection("CompGrid");
 // Where the embedded default keeps its state: the SQLite file and the local backend's job directories.
 string dataDirectory = Path.GetFullPath(config["DataDirectory"] ?? "App_Data", builder.Environment.ContentRootPath);
 Directory.CreateDirectory(dataDirectory);
+if (OperatingSystem.IsLinux() && Environment.IsPrivilegedProcess)
+{
+    // Local jobs run as other users and pass through here to their own directory under local/jobs: they may enter this
+    // directory (0711) but not list it, and the database is the portal's alone (0600; SQLite gives -wal/-shm its mode).
+    File.SetUnixFileMode(dataDirectory, (UnixFileMode)0b111_001_001);
+    string db = Path.Combine(dataDirectory, "compgrid.db");
+    using (File.Open(db, FileMode.OpenOrCreate)) { }
+    foreach (string f in (string[])[db, db + "-wal", db + "-shm"])
+        if (File.Exists(f)) File.SetUnixFileMode(f, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+}
 
 builder.Services.Configure<JsonOptions>(o =>
 {
@@ -35,6 +45,8 @@ var grid = builder.Services.AddCompGrid()
 // (CompGrid:Notifications:Webhook:SigningSecret, from a secret store or the environment, never a checked-in file).
 if (config["Notifications:Webhook:SigningSecret"] is { Length: > 0 })
     grid.AddWebhookNotifier(config.GetSection("Notifications:Webhook"));
+if (config["Notifications:Email:Host"] is { Length: > 0 })   // CompGrid:Notifications:Email:Host, From, Port, Security, …
+    grid.AddEmailNotifier(config.GetSection("Notifications:Email"));
 
 // Several portal instances share PostgreSQL instead of the embedded SQLite file (jobs and the billing ledger).
 if (config["PostgreSql:ConnectionString"] is { Length: > 0 } postgres)

@@ -23,7 +23,7 @@ internal static class Staging
         else throw new CompGridException($"Output '{source}' was not produced.") { Operation = "stage-out" };
     }
 
-    private static string Inside(string root, string relative, string field)
+    internal static string Inside(string root, string relative, string field)
     {
         if (!StagingItem.IsSafeRelativePath(relative)) throw new CompGridException($"{field}: '{relative}' must be a relative path that stays inside its directory.") { Operation = "stage" };
         string full = Path.GetFullPath(Path.Combine(root, relative));

@@ -23,6 +23,10 @@ internal interface ISlurmClient : IAsyncDisposable
     /// <summary>The job's accounting record from slurmdbd, or null when it has none (yet).</summary>
     Task<SlurmAccountingRecord?> GetAccountingAsync(string jobId, CancellationToken cancellationToken);
 
-    /// <summary>The last <paramref name="maxBytes"/> bytes of a file on the cluster, or null when it does not exist.</summary>
-    Task<(string Text, bool Truncated)?> ReadFileTailAsync(string path, int maxBytes, CancellationToken cancellationToken);
+    /// <summary>
+    /// The last <paramref name="maxBytes"/> bytes of the job output file <paramref name="fileName"/> in
+    /// <paramref name="directory"/>, or null when it does not exist. A link, FIFO or other non-regular file is refused
+    /// (<c>unsafe-log-file</c>), never followed or opened blocking.
+    /// </summary>
+    Task<(string Text, bool Truncated)?> ReadLogTailAsync(string directory, string fileName, int maxBytes, CancellationToken cancellationToken);
 }

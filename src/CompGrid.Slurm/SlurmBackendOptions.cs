@@ -6,11 +6,27 @@ public enum SlurmTransport
     /// <summary>The Slurm CLI (<c>sbatch</c>, <c>squeue</c>, <c>scontrol</c>, <c>scancel</c>, <c>sacct</c>, <c>sinfo</c>) on this machine.</summary>
     Cli,
 
-    /// <summary>The Slurm CLI on a login node, over SSH with the system OpenSSH client.</summary>
+    /// <summary>The Slurm CLI on a login node, over SSH (see <see cref="SlurmBackendOptions.SshClient"/>).</summary>
     Ssh,
 
     /// <summary>The Slurm REST API (<c>slurmrestd</c>) with JWT authentication.</summary>
     Rest,
+}
+
+/// <summary>Which SSH implementation carries the <see cref="SlurmTransport.Ssh"/> transport (and logs read over SSH).</summary>
+public enum SshClientKind
+{
+    /// <summary>
+    /// SSH.NET in process: one connection per cluster carrying concurrent channels, keepalive, reconnect after a drop, host
+    /// keys checked against <see cref="SlurmBackendOptions.SshKnownHostsFile"/>, the key from a file or a stream.
+    /// </summary>
+    SshNet,
+
+    /// <summary>
+    /// The system OpenSSH client (<c>ssh</c>) as a child process per command, sharing a ControlMaster connection: for sites
+    /// that need what SSH.NET lacks (ProxyJump, Kerberos/GSSAPI, an agent, <c>ssh_config</c>).
+    /// </summary>
+    OpenSsh,
 }
 
 /// <summary>Where job output files are read from.</summary>
@@ -65,9 +81,10 @@ public sealed class SlurmBackendOptions
     public TimeSpan TokenRefreshMargin { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>
-    /// Whether jobs are submitted on behalf of their owners: the token must be a service token (root or SlurmUser), and
-    /// <c>X-SLURM-USER-NAME</c> carries the owner (through <see cref="UserMapping"/>). The default is <see langword="false"/>
-    /// (every job runs as <see cref="TokenUser"/>).
+    /// Whether jobs are submitted on behalf of their owners (REST only): the token must be a service token (root or
+    /// SlurmUser), and <c>X-SLURM-USER-NAME</c> carries the owner's Slurm user from <see cref="UserMapping"/>, which must
+    /// list every owner; jobs are never submitted as root. The default is <see langword="false"/> (every job runs as
+    /// <see cref="TokenUser"/>).
     /// </summary>
     public bool SubmitAsJobOwner { get; set; }
 
@@ -85,6 +102,9 @@ public sealed class SlurmBackendOptions
     /// <summary>The timeout of one CLI command (local or over SSH). The default is 60 seconds.</summary>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>The SSH implementation. The default is <see cref="SshClientKind.SshNet"/>.</summary>
+    public SshClientKind SshClient { get; set; } = SshClientKind.SshNet;
+
     /// <summary>The SSH host (login node); required for <see cref="SlurmTransport.Ssh"/>.</summary>
     public string? SshHost { get; set; }
 
@@ -94,16 +114,38 @@ public sealed class SlurmBackendOptions
     /// <summary>The SSH user; jobs submitted over SSH run as this user. Required for <see cref="SlurmTransport.Ssh"/>.</summary>
     public string? SshUser { get; set; }
 
-    /// <summary>The private key file (no passphrase; BatchMode is on). Required for <see cref="SlurmTransport.Ssh"/>.</summary>
+    /// <summary>
+    /// The private key file (OpenSSH, PEM or PuTTY format; re-read at each connect). SSH needs this or
+    /// <see cref="SshPrivateKey"/>. With <see cref="SshClientKind.OpenSsh"/> it must have no passphrase (BatchMode is on).
+    /// The default is null.
+    /// </summary>
     public string? SshIdentityFile { get; set; }
 
-    /// <summary>The known_hosts file holding the host key; strict host-key checking is always on. Required for <see cref="SlurmTransport.Ssh"/>.</summary>
+    /// <summary>
+    /// The private key as a stream (for example from a secret store), read once when the backend is created; SSH.NET only.
+    /// Takes precedence over <see cref="SshIdentityFile"/>. The default is null.
+    /// </summary>
+    public Stream? SshPrivateKey { get; set; }
+
+    /// <summary>The passphrase of the private key; SSH.NET only. The default is null (an unencrypted key).</summary>
+    public string? SshPrivateKeyPassphrase { get; set; }
+
+    /// <summary>
+    /// The known_hosts file holding the host key (plain, <c>[host]:port</c> and hashed <c>|1|…</c> entries, wildcards,
+    /// negation and <c>@revoked</c>); strict host-key checking is always on. Required for SSH.
+    /// </summary>
     public string? SshKnownHostsFile { get; set; }
 
-    /// <summary>The OpenSSH client. The default is <c>ssh</c> (found on <c>PATH</c>).</summary>
+    /// <summary>How often a keepalive is sent on an idle SSH connection, so a dead one is noticed. The default is 15 seconds.</summary>
+    public TimeSpan SshKeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>The most commands running at once on the one SSH.NET connection (sshd's <c>MaxSessions</c> is 10 by default). The default is 8.</summary>
+    public int SshMaxChannels { get; set; } = 8;
+
+    /// <summary>The OpenSSH client (<see cref="SshClientKind.OpenSsh"/>). The default is <c>ssh</c> (found on <c>PATH</c>).</summary>
     public string SshExecutable { get; set; } = "ssh";
 
-    /// <summary>How long the shared SSH connection (ControlMaster) stays open after its last use; zero disables connection reuse. The default is 60 seconds.</summary>
+    /// <summary>How long the shared OpenSSH connection (ControlMaster) stays open after its last use; zero disables connection reuse. The default is 60 seconds.</summary>
     public TimeSpan SshControlPersist { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>The SSH connect timeout. The default is 10 seconds.</summary>
@@ -121,7 +163,10 @@ public sealed class SlurmBackendOptions
     /// <summary>Where logs are read from. The default is <see cref="SlurmLogAccess.Auto"/>.</summary>
     public SlurmLogAccess LogAccess { get; set; } = SlurmLogAccess.Auto;
 
-    /// <summary>The most log bytes returned per stream (the tail is kept). The default is 1 MiB.</summary>
+    /// <summary>
+    /// The most log bytes returned per stream: only the last this many bytes are read, and <see cref="JobLogs.Truncated"/>
+    /// says the rest was cut. The default is 1 MiB.
+    /// </summary>
     public int MaxLogBytes { get; set; } = 1024 * 1024;
 
     /// <summary>The partition for jobs that name none, or null for the cluster's default. The default is null.</summary>
@@ -139,7 +184,11 @@ public sealed class SlurmBackendOptions
     /// <summary>The Slurm account for jobs without one, or null for the user's default account. The default is null.</summary>
     public string? DefaultAccount { get; set; }
 
-    /// <summary>CompGrid owners mapped to Slurm user names (REST with <see cref="SubmitAsJobOwner"/>); unmapped owners pass through.</summary>
+    /// <summary>
+    /// CompGrid owners (<see cref="JobSpec.Owner"/>) mapped to Slurm user names, for <see cref="SubmitAsJobOwner"/>. The
+    /// mapping is explicit: a job whose owner has no entry is refused before anything is submitted, and no entry may name
+    /// <c>root</c> or uid 0. The default is empty.
+    /// </summary>
     public Dictionary<string, string> UserMapping { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>How long <c>GetUsageAsync</c> waits for slurmdbd to hold the ended job's record. The default is 60 seconds.</summary>

@@ -136,11 +136,21 @@ internal sealed class SlurmComputeBackend : IComputeBackend, IAsyncDisposable, I
     {
         _ = await GetStatusAsync(backendJobId, cancellationToken).ConfigureAwait(false)
             ?? throw new JobNotFoundException(backendJobId) { Backend = Name, Operation = "logs" };
-        string dir = _options.OutputDirectory!;
-        var stdout = await ExecuteAsync(ct => _client.ReadFileTailAsync(SlurmJobMapper.OutputPath(dir, backendJobId, false), _options.MaxLogBytes, ct),
-            "logs", null, cancellationToken).ConfigureAwait(false);
-        var stderr = await ExecuteAsync(ct => _client.ReadFileTailAsync(SlurmJobMapper.OutputPath(dir, backendJobId, true), _options.MaxLogBytes, ct),
-            "logs", null, cancellationToken).ConfigureAwait(false);
+        string dir = _options.OutputDirectory!.TrimEnd('/');
+        (string Text, bool Truncated)? stdout, stderr;
+        try
+        {
+            stdout = await ExecuteAsync(ct => _client.ReadLogTailAsync(dir, SlurmJobMapper.OutputFileName(backendJobId, false), _options.MaxLogBytes, ct),
+                "logs", null, cancellationToken).ConfigureAwait(false);
+            stderr = await ExecuteAsync(ct => _client.ReadLogTailAsync(dir, SlurmJobMapper.OutputFileName(backendJobId, true), _options.MaxLogBytes, ct),
+                "logs", null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CompGridException ex) when (ex.Code == "unsafe-log-file")
+        {
+            // A job tampering with its own output is worth an operator's look.
+            Log.LogFileRefused(_logger, Name, backendJobId, ex.Message);
+            throw;
+        }
         return new JobLogs
         {
             StandardOutput = stdout?.Text ?? "",

@@ -35,7 +35,7 @@ public sealed class LocalBackendTests(LocalBackendFixture fixture) : IClassFixtu
         // Two sleeps, one in the background: both must die with the job.
         var id = await RunAsync(Spec(JobPayload.Command("sleep 100 & sleep 100")));
         await WaitAsync(id, s => s == JobState.Running);
-        var meta = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(fixture.StateDirectory, "jobs", id, "meta.json")));
+        var meta = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(fixture.StateDirectory, "supervisor", id, "meta.json")));
         int pid = meta.RootElement.GetProperty("pid").GetInt32();
         var sw = Stopwatch.StartNew();
         while (ProcFs.Session(pid).Count < 3 && sw.Elapsed < TimeSpan.FromSeconds(5)) await Task.Delay(20);
@@ -114,7 +114,7 @@ public sealed class LocalBackendTests(LocalBackendFixture fixture) : IClassFixtu
     {
         string f = Path.Combine(fixture.StateDirectory, "times-sample");
         File.WriteAllText(f, "0m0.001000s 0m0.002000s\n1m2.500000s 0m0.250000s\n");
-        Assert.Equal(TimeSpan.FromSeconds(62.75), LocalBackend.ReadTimes(f));
+        Assert.Equal(TimeSpan.FromSeconds(62.75), CompGrid.Local.Supervision.ShellTimes.Read(f));
     }
 
     [Fact]

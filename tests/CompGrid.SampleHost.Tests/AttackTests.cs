@@ -6,17 +6,11 @@ using System.Text.Json.Nodes;
 namespace CompGrid.SampleHost.Tests;
 
 /// <summary>The sample host as configured out of the box, with the multifactor ordering (for /priority) and room for a long simulation.</summary>
-public sealed class AttackHostFixture : IAsyncLifetime
-{
-    public HostProcess Host { get; } = new(null,
-        "--CompGrid:QueueOrdering=multifactor",
-        "--CompGrid:Limits:MaxRequestBodyBytes=65536",
-        "--CompGrid:Limits:MaxSimulationJobs=2000000",
-        "--CompGrid:Limits:MaxSimulationDuration=00:05:00");
-
-    public Task InitializeAsync() => Host.StartAsync();
-    public async Task DisposeAsync() => await Host.DisposeAsync();
-}
+public sealed class AttackHostFixture() : ConfiguredHostFixture(
+    "--CompGrid:QueueOrdering=multifactor",
+    "--CompGrid:Limits:MaxRequestBodyBytes=65536",
+    "--CompGrid:Limits:MaxSimulationJobs=2000000",
+    "--CompGrid:Limits:MaxSimulationDuration=00:05:00");
 
 /// <summary>Issue 9's attacks on the HTTP API (validation, the policy layer, bounded work), each against the real host.</summary>
 [Trait("Category", "SampleHost")]
@@ -142,6 +136,9 @@ public sealed class AttackTests(AttackHostFixture fixture) : IClassFixture<Attac
         Assert.NotNull(problem["errors"]!["environment"]);
         problem = await ExpectRawAsync(Admin, "/api/grants/alice-lab/adjustments", "{\"amount\":1e400,\"reason\":\"x\"}", HttpStatusCode.BadRequest);
         Assert.NotNull(problem["errors"]!["amount"]);
+        problem = await ExpectRawAsync(Admin, "/api/grants", "{\"code\":null,\"principalInvestigator\":\"bob\",\"members\":null}", HttpStatusCode.BadRequest);
+        Assert.NotNull(problem["errors"]!["code"]);
+        Assert.NotNull(problem["errors"]!["members"]);
         problem = await ExpectAsync(Alice, "/api/simulations", new { jobs = 10, nodes = 1_000_000 }, HttpStatusCode.BadRequest);
         Assert.NotNull(problem["errors"]!["nodes"]);
     }
@@ -181,15 +178,9 @@ public sealed class AttackTests(AttackHostFixture fixture) : IClassFixture<Attac
 }
 
 /// <summary>A host whose submit and simulation limits are small, to hit them.</summary>
-public sealed class RateLimitHostFixture : IAsyncLifetime
-{
-    public HostProcess Host { get; } = new(null,
-        "--CompGrid:Limits:Submit:PermitLimit=3", "--CompGrid:Limits:Submit:Window=01:00:00",
-        "--CompGrid:Limits:Simulation:PermitLimit=1", "--CompGrid:Limits:Simulation:Window=01:00:00");
-
-    public Task InitializeAsync() => Host.StartAsync();
-    public async Task DisposeAsync() => await Host.DisposeAsync();
-}
+public sealed class RateLimitHostFixture() : ConfiguredHostFixture(
+    "--CompGrid:Limits:Submit:PermitLimit=3", "--CompGrid:Limits:Submit:Window=01:00:00",
+    "--CompGrid:Limits:Simulation:PermitLimit=1", "--CompGrid:Limits:Simulation:Window=01:00:00");
 
 [Trait("Category", "SampleHost")]
 public sealed class RateLimitTests(RateLimitHostFixture fixture) : IClassFixture<RateLimitHostFixture>

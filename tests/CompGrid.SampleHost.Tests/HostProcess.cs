@@ -121,6 +121,14 @@ public sealed class HostProcess : IAsyncDisposable
     }
 }
 
+/// <summary>One host per test class, started once with <paramref name="args"/> as extra command-line configuration.</summary>
+public abstract class ConfiguredHostFixture(params string[] args) : IAsyncLifetime
+{
+    public HostProcess Host { get; } = new(null, args);
+    public Task InitializeAsync() => Host.StartAsync();
+    public async Task DisposeAsync() => await Host.DisposeAsync();
+}
+
 public static class HttpJson
 {
     public static async Task<JsonObject> PostJobAsync(this HttpClient http, object body, HttpStatusCode expected = HttpStatusCode.Created)

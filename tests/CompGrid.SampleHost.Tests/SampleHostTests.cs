@@ -7,12 +7,7 @@ using Microsoft.Data.Sqlite;
 namespace CompGrid.SampleHost.Tests;
 
 /// <summary>One host for the whole class: started once, as a user starts it.</summary>
-public sealed class HostFixture : IAsyncLifetime
-{
-    public HostProcess Host { get; } = new();
-    public Task InitializeAsync() => Host.StartAsync();
-    public async Task DisposeAsync() => await Host.DisposeAsync();
-}
+public sealed class HostFixture : ConfiguredHostFixture;
 
 [Trait("Category", "SampleHost")]
 public sealed class SampleHostTests(HostFixture fixture) : IClassFixture<HostFixture>
@@ -115,7 +110,7 @@ public sealed class SampleHostTests(HostFixture fixture) : IClassFixture<HostFix
         var job = await Alice.PostJobAsync(new { executable = "/bin/sh", arguments = new[] { "-c", "sleep 100 & sleep 100" }, cpus = 1 });
         string id = job["id"]!.GetValue<string>();
         await Alice.WaitForStateAsync(id, s => s == "Running", TimeSpan.FromSeconds(20));
-        string meta = await File.ReadAllTextAsync(Path.Combine(fixture.Host.DataDirectory, "local", "jobs", id, "meta.json"));
+        string meta = await File.ReadAllTextAsync(Path.Combine(fixture.Host.DataDirectory, "local", "supervisor", id, "meta.json"));
         int session = JsonNode.Parse(meta)!["pid"]!.GetValue<int>();
         var sw = Stopwatch.StartNew();
         while (SleepsInSession(session) < 2 && sw.Elapsed < TimeSpan.FromSeconds(5)) await Task.Delay(50);

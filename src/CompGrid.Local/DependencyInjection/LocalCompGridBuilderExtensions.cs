@@ -1,6 +1,7 @@
 using CompGrid;
 using CompGrid.Local;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -9,18 +10,19 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Registers the local process backend.</summary>
 public static class LocalCompGridBuilderExtensions
 {
-    /// <summary>Adds a local backend named <paramref name="name"/> (default <c>local</c>); options are validated when it is first used.</summary>
+    /// <summary>Adds a local backend named <paramref name="name"/> (default <c>local</c>); its options are validated at start-up.</summary>
     public static ICompGridBuilder AddLocalBackend(this ICompGridBuilder builder, string name = "local", Action<LocalBackendOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var options = builder.Services.AddOptions<LocalBackendOptions>(name);
         if (configure is not null) options.Configure(configure);
-        options.Validate(o => o.Validate().Count == 0, $"Invalid local backend '{name}' options.").ValidateOnStart();
-        builder.Services.AddSingleton<IComputeBackend>(sp => new LocalBackend(
+        options.ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LocalBackendOptions>, LocalBackendOptionsValidator>());
+        builder.Services.AddSingleton<IComputeBackend>(sp => LocalBackend.CreateValidated(
             name,
             sp.GetRequiredService<IOptionsMonitor<LocalBackendOptions>>().Get(name),
-            sp.GetService<TimeProvider>(),
-            sp.GetService<ILoggerFactory>()?.CreateLogger("CompGrid.Local")));
+            sp.GetService<ILoggerFactory>(),
+            sp.GetService<TimeProvider>()));
         return builder;
     }
 

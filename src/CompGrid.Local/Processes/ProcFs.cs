@@ -1,10 +1,9 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 
 namespace CompGrid.Local.Processes;
 
 /// <summary>Reads process facts from /proc and signals process groups (Linux).</summary>
-internal static partial class ProcFs
+internal static class ProcFs
 {
     internal const int SIGTERM = 15;
     internal const int SIGKILL = 9;
@@ -52,13 +51,31 @@ internal static partial class ProcFs
         return list;
     }
 
+    /// <summary>Every live process whose real user id is <paramref name="uid"/>.</summary>
+    internal static List<int> OwnedBy(uint uid)
+    {
+        var pids = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid)) continue;
+            try
+            {
+                // "Uid:\treal\teffective\tsaved\tfs"
+                string? line = File.ReadLines(Path.Combine(dir, "status")).FirstOrDefault(l => l.StartsWith("Uid:", StringComparison.Ordinal));
+                var f = line?.Split('\t', StringSplitOptions.RemoveEmptyEntries);
+                if (f is { Length: > 1 } && uint.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out uint real) && real == uid && Read(pid)?.State is not ('Z' or 'X'))
+                    pids.Add(pid);
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return pids;
+    }
+
     /// <summary>Signals every process of the job: its process group, and any process of its session that left the group.</summary>
     internal static void SignalSession(int session, int signal)
     {
-        _ = Kill(-session, signal);
-        foreach (var s in Session(session)) _ = Kill(s.Pid, signal);
+        _ = Libc.Kill(-session, signal);
+        foreach (var s in Session(session)) _ = Libc.Kill(s.Pid, signal);
     }
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
 }

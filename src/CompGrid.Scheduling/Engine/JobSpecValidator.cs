@@ -167,8 +167,15 @@ public static partial class JobSpecValidator
         // A relative Uri (JSON "x") has no Scheme: reading it throws, so ask IsAbsoluteUri first.
         if (spec.Notifications?.Webhook is { } hook && (!hook.IsAbsoluteUri || hook.Scheme is not ("http" or "https") || hook.OriginalString.Length > MaxPathLength))
             Add("notifications.webhook", $"must be an absolute http or https URL of at most {MaxPathLength} characters");
+        if (spec.Notifications?.Email is { } email && !IsOneEmailAddress(email))
+            Add("notifications.email", "must be one e-mail address (name@domain) of at most 254 characters, without a display name or line breaks");
         return errors;
     }
+
+    // One bare mailbox: MailAddress parses it and gives back exactly the text (no display name, no list, no CR/LF).
+    private static bool IsOneEmailAddress(string email) =>
+        email.Length is > 0 and <= 254 && !email.Any(char.IsControl)
+        && System.Net.Mail.MailAddress.TryCreate(email, out var parsed) && parsed.Address == email && parsed.Host.Length > 0;
 
     private static void ValidatePayload(JobPayload? p, Action<string, string> add)
     {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using CompGrid.Slurm.Logs;
 using CompGrid.Slurm.Mapping;
 
 namespace CompGrid.Slurm.Cli;
@@ -191,21 +192,10 @@ internal sealed partial class SlurmCliClient(ICommandRunner runner, string backe
         };
     }
 
-    public async Task<(string Text, bool Truncated)?> ReadFileTailAsync(string path, int maxBytes, CancellationToken cancellationToken)
-    {
-        if (readLogsLocally) return await LocalFiles.ReadTailAsync(path, maxBytes, cancellationToken).ConfigureAwait(false);
-        // Over SSH: "tail -c" of one byte more than the limit tells whether it was cut. Missing file → exit 1, "No such file".
-        var result = await runner.RunAsync("tail", ["-c", (maxBytes + 1).ToString(CultureInfo.InvariantCulture), "--", path], null, cancellationToken).ConfigureAwait(false);
-        if (!result.Success)
-        {
-            if (result.Stderr.Contains("No such file", StringComparison.OrdinalIgnoreCase)) return null;
-            throw SlurmErrors.FromCli(result, backend, "logs", null, runner.Location);
-        }
-        string text = result.Stdout;
-        bool truncated = Encoding.UTF8.GetByteCount(text) > maxBytes;
-        if (truncated) text = text[Math.Max(0, text.Length - maxBytes)..];
-        return (text, truncated);
-    }
+    public Task<(string Text, bool Truncated)?> ReadLogTailAsync(string directory, string fileName, int maxBytes, CancellationToken cancellationToken) =>
+        readLogsLocally
+            ? LocalLogFile.ReadTailAsync(directory, fileName, maxBytes, backend, cancellationToken)
+            : RemoteLogFile.ReadTailAsync(runner, directory, fileName, maxBytes, backend, cancellationToken);
 
     public ValueTask DisposeAsync() => runner.DisposeAsync();
 
@@ -215,37 +205,4 @@ internal sealed partial class SlurmCliClient(ICommandRunner runner, string backe
 
     [GeneratedRegex("(?:^|\\s)Comment=(\\S*)", RegexOptions.CultureInvariant)]
     private static partial Regex CommentRegex();
-}
-
-/// <summary>Reads files on this machine (shared filesystem).</summary>
-internal static class LocalFiles
-{
-    public static async Task<(string Text, bool Truncated)?> ReadTailAsync(string path, int maxBytes, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096, useAsync: true);
-            await using var _ = fs.ConfigureAwait(false);
-            long length = fs.Length;
-            bool truncated = length > maxBytes;
-            if (truncated) fs.Seek(length - maxBytes, SeekOrigin.Begin);
-            var buffer = new byte[Math.Min(length, maxBytes)];
-            int read = 0;
-            while (read < buffer.Length)
-            {
-                int n = await fs.ReadAsync(buffer.AsMemory(read), cancellationToken).ConfigureAwait(false);
-                if (n == 0) break;
-                read += n;
-            }
-            return (Encoding.UTF8.GetString(buffer, 0, read), truncated);
-        }
-        catch (FileNotFoundException)
-        {
-            return null;
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return null;
-        }
-    }
 }

@@ -21,4 +21,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5006, Level = LogLevel.Information, Message = "Slurm backend {Backend}: cancelled Slurm job {SlurmJobId}")]
     public static partial void Cancelled(ILogger logger, string backend, string slurmJobId);
+
+    [LoggerMessage(EventId = 5007, Level = LogLevel.Information, Message = "Slurm backend {Backend}: SSH connection {Connection} to {Location} open (SSH.NET)")]
+    public static partial void SshConnected(ILogger logger, string backend, int connection, string location);
+
+    [LoggerMessage(EventId = 5008, Level = LogLevel.Warning, Message = "Slurm backend {Backend}: SSH connection to {Location} lost; the next command reconnects: {Error}")]
+    public static partial void SshDropped(ILogger logger, string backend, string location, string error);
+
+    [LoggerMessage(EventId = 5009, Level = LogLevel.Warning, Message = "Slurm backend {Backend}: refused to read the log of Slurm job {SlurmJobId}: {Reason}")]
+    public static partial void LogFileRefused(ILogger logger, string backend, string slurmJobId, string reason);
 }

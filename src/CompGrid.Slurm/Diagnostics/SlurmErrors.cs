@@ -55,6 +55,31 @@ internal static class SlurmErrors
             new(message) { Backend = backend, Operation = operation, JobId = jobId, IsTransient = transient, Code = code };
     }
 
+    /// <summary>
+    /// Classifies an SSH.NET failure: a rejected host key and failed authentication are not transient (retrying cannot
+    /// help; the operator must fix known_hosts or the key); refused or dropped connections and timeouts are.
+    /// </summary>
+    public static CompGridException FromSsh(Exception ex, string backend, string operation, string location, bool hostKeyRejected)
+    {
+        if (hostKeyRejected)
+            return Make($"SSH to {location}: the host key is not trusted ({ex.Message}).", false, "ssh-host-key");
+        return ex switch
+        {
+            Renci.SshNet.Common.SshAuthenticationException =>
+                Make($"SSH to {location}: authentication failed ({ex.Message}).", false, "ssh-auth"),
+            Renci.SshNet.Common.SshConnectionException { DisconnectReason: Renci.SshNet.Messages.Transport.DisconnectReason.HostKeyNotVerifiable } =>
+                Make($"SSH to {location}: the host key is not trusted ({ex.Message}).", false, "ssh-host-key"),
+            Renci.SshNet.Common.SshOperationTimeoutException or TimeoutException =>
+                Make($"SSH to {location}: {operation} timed out ({ex.Message}).", true, "timeout"),
+            System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.HostNotFound } =>
+                Make($"SSH to {location}: the host name does not resolve ({ex.Message}).", false, "ssh-connect"),
+            _ => Make($"SSH to {location} failed: {ex.Message}", true, "ssh-connect"),
+        };
+
+        CompGridException Make(string message, bool transient, string code) =>
+            new(message, ex) { Backend = backend, Operation = operation, IsTransient = transient, Code = code };
+    }
+
     /// <summary>Classifies a Slurm error text (CLI stderr or REST error description).</summary>
     public static CompGridException Classify(string text, string backend, string operation, string? jobId, string message, int? errorNumber = null)
     {

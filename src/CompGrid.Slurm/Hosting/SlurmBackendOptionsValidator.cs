@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using CompGrid.Slurm.Mapping;
 using CompGrid.Slurm.Rest;
 using Microsoft.Extensions.Options;
 
@@ -49,10 +50,24 @@ internal sealed partial class SlurmBackendOptionsValidator : IValidateOptions<Sl
                 e.Add(p + "SshHost is required for SSH (a host name or address, not starting with '-').");
             if (string.IsNullOrWhiteSpace(o.SshUser) || !SshWord().IsMatch(o.SshUser))
                 e.Add(p + "SshUser is required for SSH (a user name, not starting with '-').");
-            if (string.IsNullOrWhiteSpace(o.SshIdentityFile)) e.Add(p + "SshIdentityFile is required for SSH (a private key without passphrase).");
+            if (!Enum.IsDefined(o.SshClient)) e.Add(p + $"SshClient '{o.SshClient}' is not one of SshNet, OpenSsh.");
+            if (o.SshClient == SshClientKind.OpenSsh)
+            {
+                if (string.IsNullOrWhiteSpace(o.SshIdentityFile)) e.Add(p + "SshIdentityFile is required for OpenSsh (a private key without passphrase).");
+                if (o.SshPrivateKey is not null) e.Add(p + "SshPrivateKey (a stream) works with SshClient = SshNet only; OpenSsh needs SshIdentityFile.");
+                if (o.SshPrivateKeyPassphrase is not null) e.Add(p + "SshPrivateKeyPassphrase works with SshClient = SshNet only; OpenSsh runs in BatchMode.");
+                if (string.IsNullOrWhiteSpace(o.SshExecutable)) e.Add(p + "SshExecutable must name the OpenSSH client.");
+            }
+            else
+            {
+                if (string.IsNullOrWhiteSpace(o.SshIdentityFile) && o.SshPrivateKey is null)
+                    e.Add(p + "SSH needs a private key: SshIdentityFile or SshPrivateKey.");
+                if (o.SshPrivateKey is { CanRead: false }) e.Add(p + "SshPrivateKey must be a readable stream.");
+            }
+            if (o.SshKeepAliveInterval <= TimeSpan.Zero) e.Add(p + "SshKeepAliveInterval must be positive.");
+            if (o.SshMaxChannels is < 1 or > 64) e.Add(p + "SshMaxChannels must be between 1 and 64.");
             if (string.IsNullOrWhiteSpace(o.SshKnownHostsFile)) e.Add(p + "SshKnownHostsFile is required for SSH: host keys are always checked strictly against it.");
             if (o.SshPort is < 1 or > 65535) e.Add(p + "SshPort must be between 1 and 65535.");
-            if (string.IsNullOrWhiteSpace(o.SshExecutable)) e.Add(p + "SshExecutable must name the OpenSSH client.");
             if (o.SshConnectTimeout <= TimeSpan.Zero) e.Add(p + "SshConnectTimeout must be positive.");
             if (o.SshControlPersist < TimeSpan.Zero) e.Add(p + "SshControlPersist must not be negative.");
         }
@@ -71,7 +86,17 @@ internal sealed partial class SlurmBackendOptionsValidator : IValidateOptions<Sl
         foreach (var (k, v) in o.AccountMapping)
             if (!SlurmName().IsMatch(v)) e.Add(p + $"AccountMapping['{k}'] = '{v}' is not a Slurm account name.");
         foreach (var (k, v) in o.UserMapping)
+        {
             if (!SlurmName().IsMatch(v)) e.Add(p + $"UserMapping['{k}'] = '{v}' is not a user name.");
+            else if (SlurmJobMapper.IsRootUser(v)) e.Add(p + $"UserMapping['{k}'] = '{v}': jobs are never submitted as root (user root or uid 0).");
+        }
+        if (o.SubmitAsJobOwner)
+        {
+            if (o.Transport != SlurmTransport.Rest)
+                e.Add(p + "SubmitAsJobOwner works with the Rest transport only (a service token acting for each owner); CLI and SSH jobs run as the invoking or SSH user.");
+            if (o.UserMapping.Count == 0)
+                e.Add(p + "SubmitAsJobOwner needs UserMapping: an explicit portal user -> Slurm user entry for every owner allowed to submit.");
+        }
         foreach (var (field, value) in new[] { ("DefaultPartition", o.DefaultPartition), ("GpuPartition", o.GpuPartition), ("DefaultAccount", o.DefaultAccount) })
             if (value is not null && !SlurmName().IsMatch(value)) e.Add(p + $"{field} '{value}' is not a Slurm name.");
         return e;

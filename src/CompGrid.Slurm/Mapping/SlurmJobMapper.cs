@@ -50,8 +50,12 @@ internal static partial class SlurmJobMapper
     }
 
     /// <summary>The path of a job's standard output file (<c>%j</c> expanded by Slurm at submission, by us when reading).</summary>
-    public static string OutputPath(string outputDirectory, string backendJobId, bool stderr) =>
-        $"{outputDirectory.TrimEnd('/')}/compgrid-{backendJobId}.{(stderr ? "err" : "out")}";
+    /// <summary>Whether a Slurm user name means root: <c>root</c>, or a numeric uid 0 (<c>0</c>, <c>00</c>…).</summary>
+    public static bool IsRootUser(string user) =>
+        string.Equals(user.Trim(), "root", StringComparison.OrdinalIgnoreCase) || (user.Length > 0 && user.All(c => c == '0'));
+
+    /// <summary>The name of a job's output file in the output directory (the job id is checked to be numeric first).</summary>
+    public static string OutputFileName(string backendJobId, bool stderr) => $"compgrid-{backendJobId}.{(stderr ? "err" : "out")}";
 
     public static SlurmJobDefinition Map(BackendJobRequest request, SlurmBackendOptions options)
     {
@@ -118,8 +122,13 @@ internal static partial class SlurmJobMapper
         string? user = null;
         if (options.Transport == SlurmTransport.Rest && options.SubmitAsJobOwner)
         {
-            user = options.UserMapping.GetValueOrDefault(spec.Owner, spec.Owner);
-            if (!SlurmNameRegex().IsMatch(user ?? "")) errors.Add(new("owner", "must map to a Slurm user name (letters, digits, '.', '_', '-')"));
+            // Explicit mapping only: an owner name is the portal's, not proof of a Slurm account.
+            if (!options.UserMapping.TryGetValue(spec.Owner, out user))
+                errors.Add(new("owner", $"'{spec.Owner}' has no entry in UserMapping; with SubmitAsJobOwner only mapped owners can submit"));
+            else if (IsRootUser(user))
+                errors.Add(new("owner", $"maps to '{user}'; jobs are never submitted as root (user root or uid 0)"));
+            else if (!SlurmNameRegex().IsMatch(user))
+                errors.Add(new("owner", "must map to a Slurm user name (letters, digits, '.', '_', '-')"));
         }
 
         if (errors.Count > 0) throw new JobValidationException(errors) { Operation = "submit", JobId = request.JobId };

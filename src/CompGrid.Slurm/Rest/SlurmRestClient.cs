@@ -19,13 +19,13 @@ internal sealed partial class SlurmRestClient : ISlurmClient
     private readonly HttpClient _http;
     private readonly bool _ownsHttp;
     private readonly JwtTokenSource _tokens;
-    private readonly Func<string, int, CancellationToken, Task<(string Text, bool Truncated)?>> _readFile;
+    private readonly Func<string, string, int, CancellationToken, Task<(string Text, bool Truncated)?>> _readFile;
     private readonly IAsyncDisposable? _fileReaderOwner;
     private readonly SemaphoreSlim _discoveryLock = new(1, 1);
     private ISlurmRestDialect? _dialect;
 
     public SlurmRestClient(SlurmBackendOptions options, string backend, TimeProvider time, HttpClient? httpClient,
-        Func<string, int, CancellationToken, Task<(string Text, bool Truncated)?>> readFile, IAsyncDisposable? fileReaderOwner)
+        Func<string, string, int, CancellationToken, Task<(string Text, bool Truncated)?>> readFile, IAsyncDisposable? fileReaderOwner)
     {
         _options = options;
         _backend = backend;
@@ -46,6 +46,10 @@ internal sealed partial class SlurmRestClient : ISlurmClient
 
     public async Task<string> SubmitAsync(SlurmJobDefinition job, CancellationToken cancellationToken)
     {
+        // Last line of defence (the mapper refuses it first): never ask slurmrestd to run a job as root.
+        if (job.User is { } actAs && SlurmJobMapper.IsRootUser(actAs))
+            throw new CompGridForbiddenException($"Job {job.CompGridJobId} would be submitted as '{actAs}'; jobs are never submitted as root.")
+            { Backend = _backend, Operation = "submit", JobId = job.CompGridJobId, Code = "submit-as-root" };
         var d = await DialectAsync(cancellationToken).ConfigureAwait(false);
         string body = d.BuildSubmitBody(job).ToJsonString();
         using var r = await SendAsync(HttpMethod.Post, d.SubmitPath, body, job.User, "submit", job.CompGridJobId, cancellationToken).ConfigureAwait(false);
@@ -98,8 +102,8 @@ internal sealed partial class SlurmRestClient : ISlurmClient
         return d.ParseAccounting(r.Root, jobId);
     }
 
-    public Task<(string Text, bool Truncated)?> ReadFileTailAsync(string path, int maxBytes, CancellationToken cancellationToken) =>
-        _readFile(path, maxBytes, cancellationToken);
+    public Task<(string Text, bool Truncated)?> ReadLogTailAsync(string directory, string fileName, int maxBytes, CancellationToken cancellationToken) =>
+        _readFile(directory, fileName, maxBytes, cancellationToken);
 
     /// <summary>Finds the API version to speak: the configured one, or the newest the server lists in <c>/openapi/v3</c> that this package supports.</summary>
     internal async Task<ISlurmRestDialect> DialectAsync(CancellationToken cancellationToken)

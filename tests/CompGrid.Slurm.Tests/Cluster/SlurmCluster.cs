@@ -33,13 +33,16 @@ internal static class SlurmCluster
         o.RestUrl = new Uri(Env(UrlVariable));
         o.TokenFile = Env("COMPGRID_SLURM_REST_TOKEN_FILE");
         o.TokenUser = "root";
-        o.SubmitAsJobOwner = true; // root's token submits on behalf of the job owner (cgtest)
+        o.SubmitAsJobOwner = true; // root's token submits on behalf of the job owner (cgtest), mapped explicitly
+        o.UserMapping[TestUser] = TestUser;
         o.LogAccess = SlurmLogAccess.Local;
     });
 
-    public static SlurmBackendOptions SshOptions() => Configure(CommonOptions(), o =>
+    /// <summary>The SSH transport over <paramref name="client"/> (SSH.NET, the default, or the OpenSSH process runner).</summary>
+    public static SlurmBackendOptions SshOptions(SshClientKind client = SshClientKind.SshNet) => Configure(CommonOptions(), o =>
     {
         o.Transport = SlurmTransport.Ssh;
+        o.SshClient = client;
         o.SlurmConf = null; // sshd's SetEnv gives remote commands SLURM_CONF
         o.SshHost = Env("COMPGRID_SLURM_SSH_HOST");
         o.SshPort = int.Parse(Env("COMPGRID_SLURM_SSH_PORT"), System.Globalization.CultureInfo.InvariantCulture);
@@ -94,7 +97,7 @@ public abstract class SlurmBackendFixture : IAsyncDisposable
     private readonly Lazy<IComputeBackend> _backend;
 
     protected SlurmBackendFixture(Func<SlurmBackendOptions> options, string name) =>
-        _backend = new Lazy<IComputeBackend>(() => SlurmBackend.Create(options(), name));
+        _backend = new Lazy<IComputeBackend>(() => SlurmBackend.Create(name, options()));
 
     public IComputeBackend Backend => _backend.Value;
 
@@ -107,7 +110,9 @@ public abstract class SlurmBackendFixture : IAsyncDisposable
 
 public sealed class SlurmRestFixture() : SlurmBackendFixture(SlurmCluster.RestOptions, "campus-rest");
 
-public sealed class SlurmSshFixture() : SlurmBackendFixture(SlurmCluster.SshOptions, "campus-ssh");
+public sealed class SlurmSshFixture() : SlurmBackendFixture(() => SlurmCluster.SshOptions(SshClientKind.SshNet), "campus-ssh");
+
+public sealed class SlurmOpenSshFixture() : SlurmBackendFixture(() => SlurmCluster.SshOptions(SshClientKind.OpenSsh), "campus-openssh");
 
 public sealed class SlurmCliFixture() : SlurmBackendFixture(SlurmCluster.CliOptions, "campus-cli");
 
@@ -117,9 +122,13 @@ public sealed class SlurmRestCollection : ICollectionFixture<SlurmRestFixture>;
 [CollectionDefinition("SlurmSsh")]
 public sealed class SlurmSshCollection : ICollectionFixture<SlurmSshFixture>;
 
+[CollectionDefinition("SlurmOpenSsh")]
+public sealed class SlurmOpenSshCollection : ICollectionFixture<SlurmOpenSshFixture>;
+
 [CollectionDefinition("SlurmScenarios")]
-public sealed class SlurmScenarioCollection : ICollectionFixture<SlurmRestFixture>, ICollectionFixture<SlurmSshFixture>, ICollectionFixture<SlurmCliFixture>;
+public sealed class SlurmScenarioCollection : ICollectionFixture<SlurmRestFixture>, ICollectionFixture<SlurmSshFixture>, ICollectionFixture<SlurmOpenSshFixture>,
+    ICollectionFixture<SlurmCliFixture>;
 
 /// <summary>Tests that stop slurmctld run alone, after the parallel collections.</summary>
 [CollectionDefinition("SlurmControllerRestart", DisableParallelization = true)]
-public sealed class SlurmControllerRestartCollection : ICollectionFixture<SlurmSshFixture>, ICollectionFixture<SlurmRestFixture>;
+public sealed class SlurmControllerRestartCollection : ICollectionFixture<SlurmSshFixture>, ICollectionFixture<SlurmOpenSshFixture>, ICollectionFixture<SlurmRestFixture>;

@@ -31,3 +31,9 @@ public sealed class SlurmRestConformanceTests(SlurmRestFixture fixture) : SlurmC
 [RequiresBackend(SlurmCluster.Name, SlurmCluster.UrlVariable)]
 [Collection("SlurmSsh")]
 public sealed class SlurmSshConformanceTests(SlurmSshFixture fixture) : SlurmConformanceTestsBase(fixture.Backend);
+
+/// <summary>The same suite over the OpenSSH process runner (<see cref="SshClientKind.OpenSsh"/>).</summary>
+[Trait("Category", "Slurm")]
+[RequiresBackend(SlurmCluster.Name, SlurmCluster.UrlVariable)]
+[Collection("SlurmOpenSsh")]
+public sealed class SlurmOpenSshConformanceTests(SlurmOpenSshFixture fixture) : SlurmConformanceTestsBase(fixture.Backend);

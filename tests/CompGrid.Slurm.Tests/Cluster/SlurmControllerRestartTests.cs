@@ -6,7 +6,7 @@ namespace CompGrid.Slurm.Tests;
 [Trait("Category", "Slurm")]
 [RequiresBackend(SlurmCluster.Name, SlurmCluster.UrlVariable)]
 [Collection("SlurmControllerRestart")]
-public sealed class SlurmControllerRestartTests(SlurmSshFixture ssh, SlurmRestFixture rest)
+public sealed class SlurmControllerRestartTests(SlurmSshFixture ssh, SlurmOpenSshFixture openSsh, SlurmRestFixture rest)
 {
     [Fact]
     public async Task ControllerRestart_DuringRunningJobs_JobsTrackedToTheirEnd()
@@ -21,6 +21,8 @@ public sealed class SlurmControllerRestartTests(SlurmSshFixture ssh, SlurmRestFi
         {
             var sshFault = await Assert.ThrowsAnyAsync<CompGridException>(() => ssh.Backend.GetStatusAsync(sshJob));
             Assert.True(sshFault.IsTransient, sshFault.Message);
+            var openSshFault = await Assert.ThrowsAnyAsync<CompGridException>(() => openSsh.Backend.GetStatusAsync(sshJob));
+            Assert.True(openSshFault.IsTransient, openSshFault.Message);
             var restFault = await Assert.ThrowsAnyAsync<CompGridException>(() => rest.Backend.GetStatusAsync(restJob));
             Assert.True(restFault.IsTransient, restFault.Message);
         }

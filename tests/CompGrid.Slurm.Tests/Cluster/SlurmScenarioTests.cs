@@ -7,8 +7,18 @@ namespace CompGrid.Slurm.Tests;
 [Trait("Category", "Slurm")]
 [RequiresBackend(SlurmCluster.Name, SlurmCluster.UrlVariable)]
 [Collection("SlurmScenarios")]
-public sealed class SlurmScenarioTests(SlurmRestFixture rest, SlurmSshFixture ssh, SlurmCliFixture cli)
+public sealed class SlurmScenarioTests(SlurmRestFixture rest, SlurmSshFixture ssh, SlurmOpenSshFixture openSsh, SlurmCliFixture cli)
 {
+    // Transports by name in the test names: REST, the CLI over SSH.NET or over OpenSSH, the local CLI.
+    private IComputeBackend Backend(string transport) => transport switch
+    {
+        "rest" => rest.Backend,
+        "ssh.net" => ssh.Backend,
+        "openssh" => openSsh.Backend,
+        "cli" => cli.Backend,
+        _ => throw new ArgumentOutOfRangeException(nameof(transport), transport, null),
+    };
+
     [Fact]
     public async Task Submit_ThreeNodeJob_RunsOnThreeNodes()
     {
@@ -100,10 +110,11 @@ public sealed class SlurmScenarioTests(SlurmRestFixture rest, SlurmSshFixture ss
 
     [Theory]
     [InlineData("rest")]
-    [InlineData("ssh")]
+    [InlineData("ssh.net")]
+    [InlineData("openssh")]
     public async Task GetUsage_MatchesSacct_ElapsedCpusMemoryGpus(string transport)
     {
-        var backend = transport == "rest" ? rest.Backend : ssh.Backend;
+        var backend = Backend(transport);
         var spec = JobRunner.Spec("metered", JobPayload.Command("sleep 2")) with
         {
             Account = "GR-PHYS-1", // mapped to the Slurm account "physics"
@@ -136,10 +147,11 @@ public sealed class SlurmScenarioTests(SlurmRestFixture rest, SlurmSshFixture ss
 
     [Theory]
     [InlineData("rest")]
-    [InlineData("ssh")]
+    [InlineData("ssh.net")]
+    [InlineData("openssh")]
     public async Task Submit_InjectionAttempts_AreInert(string transport)
     {
-        var backend = transport == "rest" ? rest.Backend : ssh.Backend;
+        var backend = Backend(transport);
         string jobs = SlurmCluster.Env("COMPGRID_SLURM_JOBS_DIR");
         string marker = Path.Combine(jobs, "pwned-" + Guid.NewGuid().ToString("N")[..8]);
         string nasty = $"a'b\"c $(touch {marker}) `touch {marker}` ; touch {marker} \\\n#SBATCH --partition=gpu\nCOMPGRID_BASE64_END\n'\"";
@@ -171,10 +183,11 @@ public sealed class SlurmScenarioTests(SlurmRestFixture rest, SlurmSshFixture ss
 
     [Theory]
     [InlineData("rest")]
-    [InlineData("ssh")]
+    [InlineData("ssh.net")]
+    [InlineData("openssh")]
     public async Task Submit_UnknownAccount_ThrowsNonTransientWithCode(string transport)
     {
-        var backend = transport == "rest" ? rest.Backend : ssh.Backend;
+        var backend = Backend(transport);
         var ex = await Assert.ThrowsAnyAsync<CompGridException>(() =>
             JobRunner.SubmitAsync(backend, JobRunner.Spec("bad-account", JobPayload.Command("true")) with { Account = "nosuchaccount" }));
         Assert.False(ex.IsTransient);
@@ -193,11 +206,12 @@ public sealed class SlurmScenarioTests(SlurmRestFixture rest, SlurmSshFixture ss
 
     [Theory]
     [InlineData("rest")]
-    [InlineData("ssh")]
+    [InlineData("ssh.net")]
+    [InlineData("openssh")]
     [InlineData("cli")]
     public async Task GetNodes_ReportsFourNodesWithPartitionsAndGpus(string transport)
     {
-        var backend = transport switch { "rest" => rest.Backend, "ssh" => ssh.Backend, _ => cli.Backend };
+        var backend = Backend(transport);
         var nodes = await backend.GetNodesAsync();
         Assert.Equal(["n1", "n2", "n3", "n4"], nodes.Select(n => n.Name).Order());
         Assert.All(nodes, n =>
@@ -218,7 +232,7 @@ public sealed class SlurmScenarioTests(SlurmRestFixture rest, SlurmSshFixture ss
         options.TokenFile = null;
         options.JwtKeyFile = SlurmCluster.Env("COMPGRID_SLURM_JWT_KEY_FILE");
         options.TokenLifetime = TimeSpan.FromMinutes(5);
-        await using var backend = (IAsyncDisposable)SlurmBackend.Create(options, "campus-minted");
+        await using var backend = (IAsyncDisposable)SlurmBackend.Create("campus-minted", options);
         var nodes = await ((IComputeBackend)backend).GetNodesAsync();
         Assert.Equal(4, nodes.Count);
         var (_, id) = await JobRunner.SubmitAsync((IComputeBackend)backend, JobRunner.Spec("minted", JobPayload.Command("id -un")));
@@ -226,17 +240,19 @@ public sealed class SlurmScenarioTests(SlurmRestFixture rest, SlurmSshFixture ss
         Assert.Equal(SlurmCluster.TestUser + "\n", (await JobRunner.WaitForLogsAsync((IComputeBackend)backend, id, SlurmCluster.TestUser)).StandardOutput);
     }
 
-    [Fact]
-    public async Task Ssh_WrongKnownHosts_FailsWithHostKeyError()
+    [Theory]
+    [InlineData(SshClientKind.SshNet)]
+    [InlineData(SshClientKind.OpenSsh)]
+    public async Task Ssh_WrongKnownHosts_FailsWithHostKeyError(SshClientKind client)
     {
         string knownHosts = Path.GetTempFileName();
         try
         {
             await File.WriteAllTextAsync(knownHosts, $"[127.0.0.1]:{SlurmCluster.Env("COMPGRID_SLURM_SSH_PORT")} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDf0tGxZ0X9I7b3kRyZpP8yN0q2mO3w3yD7qZ7ZcNnZk\n");
-            var options = SlurmCluster.SshOptions();
+            var options = SlurmCluster.SshOptions(client);
             options.SshKnownHostsFile = knownHosts;
             options.SshControlPersist = TimeSpan.Zero;
-            var backend = SlurmBackend.Create(options, "campus-badhost");
+            var backend = SlurmBackend.Create("campus-badhost", options);
             var ex = await Assert.ThrowsAnyAsync<CompGridException>(() => backend.GetNodesAsync());
             Assert.Equal("ssh-host-key", ex.Code);
             Assert.False(ex.IsTransient);

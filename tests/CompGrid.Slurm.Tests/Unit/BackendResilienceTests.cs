@@ -158,7 +158,7 @@ public sealed class BackendResilienceTests
 
         public Task<SlurmAccountingRecord?> GetAccountingAsync(string jobId, CancellationToken cancellationToken) => Task.FromResult(Accounting.GetValueOrDefault(jobId));
 
-        public Task<(string Text, bool Truncated)?> ReadFileTailAsync(string path, int maxBytes, CancellationToken cancellationToken) =>
+        public Task<(string Text, bool Truncated)?> ReadLogTailAsync(string directory, string fileName, int maxBytes, CancellationToken cancellationToken) =>
             Task.FromResult<(string, bool)?>(null);
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;

@@ -87,10 +87,65 @@ public sealed class JwtAndOptionsTests
         Assert.Empty(SlurmBackendOptionsValidator.Errors("c", new SlurmBackendOptions { OutputDirectory = "/j" }));
     }
 
+    [Theory]
+    [InlineData("root")]
+    [InlineData("0")]
+    public void Validate_UserMappingToRoot_IsRefused(string slurmUser)
+    {
+        var o = new SlurmBackendOptions
+        {
+            OutputDirectory = "/j", Transport = SlurmTransport.Rest, RestUrl = new Uri("http://127.0.0.1:6820"), Token = "t",
+            SubmitAsJobOwner = true, UserMapping = { ["alice"] = "alice", ["admin"] = slurmUser },
+        };
+        var error = Assert.Single(SlurmBackendOptionsValidator.Errors("c", o));
+        Assert.Contains("UserMapping['admin']", error, StringComparison.Ordinal);
+        Assert.Contains("never submitted as root", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_SubmitAsJobOwner_NeedsRestAndAnExplicitMapping()
+    {
+        var rest = new SlurmBackendOptions
+        {
+            OutputDirectory = "/j", Transport = SlurmTransport.Rest, RestUrl = new Uri("http://127.0.0.1:6820"), Token = "t", SubmitAsJobOwner = true,
+        };
+        Assert.Contains(SlurmBackendOptionsValidator.Errors("c", rest), e => e.Contains("SubmitAsJobOwner needs UserMapping", StringComparison.Ordinal));
+        var cli = new SlurmBackendOptions { OutputDirectory = "/j", SubmitAsJobOwner = true, UserMapping = { ["a"] = "a" } };
+        Assert.Contains(SlurmBackendOptionsValidator.Errors("c", cli), e => e.Contains("Rest transport only", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Validate_SshKeys_FileOrStreamForSshNet_FileOnlyForOpenSsh()
+    {
+        SlurmBackendOptions Ssh(SshClientKind kind) => new()
+        {
+            OutputDirectory = "/j", Transport = SlurmTransport.Ssh, SshClient = kind, SshHost = "login", SshUser = "svc", SshKnownHostsFile = "/kh",
+        };
+        Assert.Contains(SlurmBackendOptionsValidator.Errors("c", Ssh(SshClientKind.SshNet)), e => e.Contains("SshIdentityFile or SshPrivateKey", StringComparison.Ordinal));
+        using var key = new MemoryStream([1, 2, 3]);
+        var fromStream = Ssh(SshClientKind.SshNet);
+        fromStream.SshPrivateKey = key;
+        Assert.Empty(SlurmBackendOptionsValidator.Errors("c", fromStream));
+        var openSsh = Ssh(SshClientKind.OpenSsh);
+        openSsh.SshPrivateKey = key;
+        openSsh.SshPrivateKeyPassphrase = "p";
+        var errors = SlurmBackendOptionsValidator.Errors("c", openSsh);
+        Assert.Contains(errors, e => e.Contains("SshIdentityFile is required for OpenSsh", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("SshPrivateKey (a stream) works with SshClient = SshNet only", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("SshPrivateKeyPassphrase", StringComparison.Ordinal));
+        var bad = Ssh(SshClientKind.SshNet);
+        bad.SshIdentityFile = "/k";
+        bad.SshMaxChannels = 0;
+        bad.SshKeepAliveInterval = TimeSpan.Zero;
+        errors = SlurmBackendOptionsValidator.Errors("c", bad);
+        Assert.Contains(errors, e => e.Contains("SshMaxChannels", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("SshKeepAliveInterval", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Create_InvalidOptions_ThrowsListingProblems()
     {
-        var ex = Assert.Throws<ArgumentException>(() => SlurmBackend.Create(new SlurmBackendOptions { Transport = SlurmTransport.Ssh }, "campus"));
+        var ex = Assert.Throws<ArgumentException>(() => SlurmBackend.Create("campus", new SlurmBackendOptions { Transport = SlurmTransport.Ssh }));
         Assert.Contains("OutputDirectory", ex.Message, StringComparison.Ordinal);
         Assert.Contains("SshKnownHostsFile", ex.Message, StringComparison.Ordinal);
     }
@@ -105,6 +160,7 @@ public sealed class JwtAndOptionsTests
             ["Slurm:campus:TokenFile"] = "/etc/compgrid/slurm.jwt",
             ["Slurm:campus:TokenUser"] = "slurm",
             ["Slurm:campus:SubmitAsJobOwner"] = "true",
+            ["Slurm:campus:UserMapping:alice@uni.edu"] = "alice",
             ["Slurm:campus:OutputDirectory"] = "/shared/compgrid",
             ["Slurm:campus:AccountMapping:GR-1"] = "physics",
             ["Slurm:campus:CircuitBreakDuration"] = "00:00:05",

@@ -112,6 +112,35 @@ public sealed class MappingTests
         Assert.Throws<JobValidationException>(() => SlurmJobMapper.Map(Request(Spec() with { Owner = "bob smith" }), options));
     }
 
+    [Fact]
+    public void Map_SubmitAsJobOwner_OwnerWithoutMapping_IsRefusedNamingTheOwner()
+    {
+        var options = Options();
+        options.Transport = SlurmTransport.Rest;
+        options.SubmitAsJobOwner = true;
+        options.UserMapping["alice@uni.edu"] = "alice";
+        // "mallory" is a valid Slurm name, but the portal never said who she is on the cluster.
+        var ex = Assert.Throws<JobValidationException>(() => SlurmJobMapper.Map(Request(Spec() with { Owner = "mallory" }), options));
+        var error = Assert.Single(ex.Errors);
+        Assert.Equal("owner", error.Field);
+        Assert.Contains("UserMapping", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("root")]
+    [InlineData("ROOT")]
+    [InlineData("0")]
+    [InlineData("000")]
+    public void Map_SubmitAsJobOwner_MappingToRoot_IsRefused(string slurmUser)
+    {
+        var options = Options();
+        options.Transport = SlurmTransport.Rest;
+        options.SubmitAsJobOwner = true;
+        options.UserMapping["alice"] = slurmUser; // changed after validation: the mapper refuses it again
+        var ex = Assert.Throws<JobValidationException>(() => SlurmJobMapper.Map(Request(Spec() with { Owner = "alice" }), options));
+        Assert.Contains(ex.Errors, e => e.Field == "owner" && e.Message.Contains("never submitted as root", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("compgrid:cg-1", "cg-1")]
     [InlineData("compgrid:cg-1 extra", "cg-1")]

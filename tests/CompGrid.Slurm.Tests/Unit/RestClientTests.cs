@@ -24,7 +24,7 @@ public sealed class RestClientTests : IDisposable
             TokenUser = actAsUser ?? "svc",
             OutputDirectory = "/jobs",
         };
-        return new SlurmRestClient(options, "t", TimeProvider.System, new HttpClient(handler), LocalFiles.ReadTailAsync, null);
+        return new SlurmRestClient(options, "t", TimeProvider.System, new HttpClient(handler), (dir, file, max, ct) => Logs.LocalLogFile.ReadTailAsync(dir, file, max, "t", ct), null);
     }
 
     [Fact]
@@ -130,11 +130,32 @@ public sealed class RestClientTests : IDisposable
             JobId = "cg-7",
             Spec = new JobSpec { Owner = "alice", Payload = JobPayload.Command("true") },
             Walltime = TimeSpan.FromMinutes(1),
-        }, new SlurmBackendOptions { OutputDirectory = "/jobs", Transport = SlurmTransport.Rest, SubmitAsJobOwner = true });
+        }, new SlurmBackendOptions { OutputDirectory = "/jobs", Transport = SlurmTransport.Rest, SubmitAsJobOwner = true, UserMapping = { ["alice"] = "alice" } });
         Assert.Equal("42", await Create(handler).SubmitAsync(job, default));
         Assert.Equal("alice", user);
         Assert.Equal("application/json", contentType);
         Assert.Contains("\"comment\":\"compgrid:cg-7\"", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Submit_AsRoot_IsRefusedBeforeAnyRequest()
+    {
+        int requests = 0;
+        var handler = new FakeHandler(_ =>
+        {
+            requests++;
+            return (HttpStatusCode.OK, """{"errors":[],"job_id":42}""");
+        });
+        var options = new SlurmBackendOptions { OutputDirectory = "/jobs", Transport = SlurmTransport.Rest, SubmitAsJobOwner = true, UserMapping = { ["alice"] = "alice" } };
+        var job = Mapping.SlurmJobMapper.Map(new BackendJobRequest
+        {
+            JobId = "cg-8",
+            Spec = new JobSpec { Owner = "alice", Payload = JobPayload.Command("true") },
+            Walltime = TimeSpan.FromMinutes(1),
+        }, options) with { User = "root" }; // as if the mapping had been tampered with after the mapper ran
+        var ex = await Assert.ThrowsAsync<CompGridForbiddenException>(() => Create(handler).SubmitAsync(job, default));
+        Assert.Equal("submit-as-root", ex.Code);
+        Assert.Equal(0, requests);
     }
 
     private sealed class FakeHandler(Func<HttpRequestMessage, (HttpStatusCode Status, string Body)> respond) : HttpMessageHandler

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using CompGrid.Slurm.Cli;
 using CompGrid.Slurm.Mapping;
+using CompGrid.Slurm.Ssh;
 
 namespace CompGrid.Slurm.Tests.Unit;
 
@@ -83,7 +84,7 @@ public sealed class ScriptAndQuotingTests
     [Fact]
     public async Task SshRemoteCommand_HostileArguments_ReachTheCommandLiterally()
     {
-        var runner = new SshCommandRunner(new SlurmBackendOptions { SshHost = "h", SshUser = "u", SshIdentityFile = "k", SshKnownHostsFile = "kh", SshControlPersist = TimeSpan.Zero }, "t");
+        var runner = new OpenSshCommandRunner(new SlurmBackendOptions { SshHost = "h", SshUser = "u", SshIdentityFile = "k", SshKnownHostsFile = "kh", SshControlPersist = TimeSpan.Zero }, "t");
         string remote = runner.BuildRemoteCommand("printf", ["[%s]", Nasty, "--comment=compgrid:x y"]);
         // The remote side runs the command line through the login shell: do the same here.
         var (code, stdout) = await RunAsync("/bin/sh", ["-c", remote]);
@@ -94,7 +95,7 @@ public sealed class ScriptAndQuotingTests
     [Fact]
     public void SshArguments_EnforceBatchModeStrictHostKeysAndConnectionReuse()
     {
-        var runner = new SshCommandRunner(new SlurmBackendOptions
+        var runner = new OpenSshCommandRunner(new SlurmBackendOptions
         {
             SshHost = "login.example.edu", SshUser = "svc", SshPort = 2222, SshIdentityFile = "/keys/id", SshKnownHostsFile = "/keys/known_hosts",
         }, "t");

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers Slurm clusters as CompGrid backends.</summary>
-public static class SlurmBackendExtensions
+public static class SlurmCompGridBuilderExtensions
 {
     /// <summary>
     /// Adds the Slurm cluster <paramref name="name"/> as a backend (jobs route to it by <see cref="JobConstraints.Backend"/>).

@@ -46,22 +46,14 @@ public static class SchedulingPolicyCompGridBuilderExtensions
     /// </summary>
     /// <example><c>services.AddCompGrid().AddPlacementPolicy&lt;RackAwarePolicy&gt;().Configure(o =&gt; o.PlacementPolicy = "rack-aware");</c></example>
     public static ICompGridBuilder AddPlacementPolicy<TPolicy>(this ICompGridBuilder builder)
-        where TPolicy : class, IPlacementPolicy
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddCompGridSchedulingPolicies(); // the built-ins first, so the custom policy wins a name clash
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IPlacementPolicy, TPolicy>());
-        return builder;
-    }
+        where TPolicy : class, IPlacementPolicy =>
+        AddPolicy(builder, ServiceDescriptor.Singleton<IPlacementPolicy, TPolicy>(), instance: false);
 
     /// <summary>Registers a custom placement policy instance (for scripts); see <see cref="AddPlacementPolicy{TPolicy}(ICompGridBuilder)"/>.</summary>
     public static ICompGridBuilder AddPlacementPolicy(this ICompGridBuilder builder, IPlacementPolicy policy)
     {
-        ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(policy);
-        builder.Services.AddCompGridSchedulingPolicies();
-        builder.Services.AddSingleton(policy);
-        return builder;
+        return AddPolicy(builder, ServiceDescriptor.Singleton(policy), instance: true);
     }
 
     /// <summary>
@@ -71,21 +63,24 @@ public static class SchedulingPolicyCompGridBuilderExtensions
     /// </summary>
     /// <example><c>services.AddCompGrid().AddQueueOrderingPolicy&lt;ShortestFirst&gt;().Configure(o =&gt; o.QueueOrdering = "shortest-first");</c></example>
     public static ICompGridBuilder AddQueueOrderingPolicy<TPolicy>(this ICompGridBuilder builder)
-        where TPolicy : class, IQueueOrderingPolicy
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddCompGridSchedulingPolicies();
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IQueueOrderingPolicy, TPolicy>());
-        return builder;
-    }
+        where TPolicy : class, IQueueOrderingPolicy =>
+        AddPolicy(builder, ServiceDescriptor.Singleton<IQueueOrderingPolicy, TPolicy>(), instance: false);
 
     /// <summary>Registers a custom queue ordering policy instance (for scripts); see <see cref="AddQueueOrderingPolicy{TPolicy}(ICompGridBuilder)"/>.</summary>
     public static ICompGridBuilder AddQueueOrderingPolicy(this ICompGridBuilder builder, IQueueOrderingPolicy policy)
     {
-        ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(policy);
+        return AddPolicy(builder, ServiceDescriptor.Singleton(policy), instance: true);
+    }
+
+    // The built-ins are registered first, so a custom policy with a built-in's name wins (later registrations win).
+    // A type is registered once; every instance is kept (one class may serve under several names).
+    private static ICompGridBuilder AddPolicy(ICompGridBuilder builder, ServiceDescriptor policy, bool instance)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddCompGridSchedulingPolicies();
-        builder.Services.AddSingleton(policy);
+        if (instance) builder.Services.Add(policy);
+        else builder.Services.TryAddEnumerable(policy);
         return builder;
     }
 

@@ -23,7 +23,7 @@ public sealed class EngineComponentTests
     [Fact]
     public void DeliveredUsage_BackendReportedNothing_BuildsTheRecordFromTheJob()
     {
-        var usage = new DeliveredUsage(Router()).For(Ended(), reported: null);
+        var usage = new DeliveredUsage(Router(), _time, NullLogger.Instance).For(Ended(), reported: null);
         Assert.Equal(("cg-1", "alice", "physics", "mem", "b-1"), (usage.JobId, usage.User, usage.Account, usage.Backend, usage.BackendJobId));
         Assert.Equal(TimeSpan.FromMinutes(10), usage.Elapsed);
         Assert.Equal((2, 512L, 1), (usage.AllocatedCpus, usage.AllocatedMemoryMiB, usage.NodeCount)); // default memory per CPU applied
@@ -34,7 +34,7 @@ public sealed class EngineComponentTests
     public void DeliveredUsage_JobNeverReachedABackend_IsZero()
     {
         var job = Ended(JobState.Cancelled) with { BackendJobId = null, StartedAt = null };
-        var usage = new DeliveredUsage(Router()).For(job, reported: null);
+        var usage = new DeliveredUsage(Router(), _time, NullLogger.Instance).For(job, reported: null);
         Assert.Equal((TimeSpan.Zero, 0, 0L, 0), (usage.Elapsed, usage.AllocatedCpus, usage.AllocatedMemoryMiB, usage.NodeCount));
         Assert.Equal(JobState.Cancelled, usage.FinalState);
     }
@@ -111,14 +111,15 @@ public sealed class EngineComponentTests
     }
 
     [Fact]
-    public async Task JobNotificationSender_JobAsksForSomeStates_SendsOnlyThose()
+    public async Task JobNotificationSender_JobAsksForSomeStates_WritesOnlyThoseToTheOutbox()
     {
-        var notifier = new RecordingNotifier();
-        var sender = new JobNotificationSender([notifier], _time, NullLogger.Instance);
+        var store = new InMemoryJobStore();
+        var sender = new JobNotificationSender(new NotificationOutboxWriter(store, [new RecordingNotifier()], _time, NullLogger.Instance));
         var job = Ended() with { Spec = Ended().Spec with { Notifications = new NotificationSettings { OnStates = [JobState.Running] } } };
         await sender.SendAsync(job, JobState.Running); // completed: not asked for
         await sender.SendAsync(job with { State = JobState.Running }, JobState.Queued);
-        var n = Assert.Single(notifier.Sent);
+        var pending = await store.ClaimDueAsync(T0.AddDays(1), T0.AddDays(1).AddMinutes(1), 10);
+        var n = Assert.Single(pending).Notification;
         Assert.Equal((JobState.Running, JobState.Queued, T0), (n.Job.State, n.PreviousState, n.At));
     }
 

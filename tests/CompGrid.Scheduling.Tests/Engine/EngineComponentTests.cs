@@ -23,6 +23,7 @@ public sealed class EngineComponentTests
     [Fact]
     public void DeliveredUsage_BackendReportedNothing_BuildsTheRecordFromTheJob()
     {
+        _time.SetUtcNow(T0.AddMinutes(11)); // the engine delivers usage once it has seen the job end
         var usage = new DeliveredUsage(Router(), _time, NullLogger.Instance).For(Ended(), reported: null);
         Assert.Equal(("cg-1", "alice", "physics", "mem", "b-1"), (usage.JobId, usage.User, usage.Account, usage.Backend, usage.BackendJobId));
         Assert.Equal(TimeSpan.FromMinutes(10), usage.Elapsed);

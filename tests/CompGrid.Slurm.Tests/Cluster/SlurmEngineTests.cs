@@ -49,7 +49,7 @@ public sealed class SlurmEngineTests
         Assert.NotNull(usage);
         Assert.Equal(2, usage!.AllocatedCpus);
         Assert.Equal(128, usage.AllocatedMemoryMiB);
-        Assert.Equal("physics", usage.Account);
+        Assert.Equal("GR-PHYS-1", usage.Account); // the delivered record names the stored job's grant (it ran in the mapped Slurm account "physics")
         Assert.True(usage.Tres.ContainsKey("billing"));
 
         var sleeper = await grid.SubmitAsync(new JobSpec

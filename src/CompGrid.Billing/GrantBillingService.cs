@@ -373,7 +373,7 @@ public sealed partial class GrantBillingService
         {
             case HoldStatus.Placed:
                 Log.HoldPlaced(_logger, quote.Amount, grant.Currency, code, context.JobId);
-                BillingMetrics.Holds.Add(1);
+                BillingTelemetry.Holds.Add(1);
                 return AdmissionResult.Admit();
             case HoldStatus.AlreadyExists:
                 return AdmissionResult.Admit();
@@ -390,7 +390,7 @@ public sealed partial class GrantBillingService
     private AdmissionResult Refuse(AdmissionContext context, string reason, string code)
     {
         Log.Refused(_logger, context.JobId, reason);
-        BillingMetrics.Refusals.Add(1, new KeyValuePair<string, object?>("code", code));
+        BillingTelemetry.Refusals.Add(1, new KeyValuePair<string, object?>("code", code));
         return AdmissionResult.Reject(reason, code);
     }
 
@@ -493,8 +493,8 @@ public sealed partial class GrantBillingService
         }
         if ((flags & LedgerEntryFlags.Clamped) != 0) Log.ChargeClamped(_logger, usage.JobId, amount, grant.Currency, usage.Elapsed, elapsed);
         Log.Charged(_logger, usage.JobId, amount, grant.Currency, code);
-        BillingMetrics.Charges.Add(1);
-        BillingMetrics.Amount.Add((double)amount, new KeyValuePair<string, object?>("currency", grant.Currency));
+        BillingTelemetry.Charges.Add(1);
+        BillingTelemetry.Amount.Add((double)amount, new KeyValuePair<string, object?>("currency", grant.Currency));
         return new ChargeResult(ChargeStatus.Charged, amount, breakdown);
     }
 

@@ -3,17 +3,20 @@ using System.Diagnostics.Metrics;
 
 namespace CompGrid;
 
-/// <summary>The engine's traces and metrics, on the shared <c>CompGrid</c> ActivitySource and Meter names.</summary>
+/// <summary>The engine's traces and metrics, on CompGrid's one ActivitySource and Meter (<see cref="CompGridDiagnostics"/>).</summary>
 internal static class EngineTelemetry
 {
-    /// <summary>Spans: <c>compgrid.submit</c>, <c>compgrid.dispatch</c>.</summary>
-    public static readonly ActivitySource Source = new(CompGridDiagnostics.SourceName);
+    /// <summary>Instrument names, as a host's dashboards and alerts find them.</summary>
+    public const string SubmittedName = "compgrid.jobs.submitted", FinishedName = "compgrid.jobs.finished";
 
-    private static readonly Meter s_meter = new(CompGridDiagnostics.SourceName);
+    /// <summary>Spans: <c>compgrid.submit</c>, <c>compgrid.dispatch</c>.</summary>
+    public static ActivitySource Source => CompGridDiagnostics.ActivitySource;
+
+    private static readonly Meter s_meter = CompGridDiagnostics.Meter;
 
     /// <summary>Jobs admitted.</summary>
-    public static readonly Counter<long> Submitted = s_meter.CreateCounter<long>("compgrid.jobs.submitted", description: "Jobs admitted");
+    public static readonly Counter<long> Submitted = s_meter.CreateCounter<long>(SubmittedName, description: "Jobs admitted");
 
     /// <summary>Jobs that reached a terminal state.</summary>
-    public static readonly Counter<long> Finished = s_meter.CreateCounter<long>("compgrid.jobs.finished", description: "Jobs that reached a terminal state");
+    public static readonly Counter<long> Finished = s_meter.CreateCounter<long>(FinishedName, description: "Jobs that reached a terminal state");
 }

@@ -221,7 +221,7 @@ public sealed class EngineClientTests : IAsyncLifetime
 
     [Theory]
     [InlineData("unix:///var/run/docker.sock", "/var/run/docker.sock", false, "unix:///var/run/docker.sock")]
-    [InlineData("tcp://10.0.0.5:2376", null, true, "tcp://10.0.0.5:2376/")]
+    [InlineData("tcp://127.0.0.5:2376", null, true, "tcp://127.0.0.5:2376/")]
     [InlineData("http://127.0.0.1:2375", null, false, "http://127.0.0.1:2375/")]
     public void Endpoint_Parse(string text, string? socket, bool tls, string clientUri)
     {

@@ -18,7 +18,7 @@ public sealed class RegistrationTests
         var services = new ServiceCollection();
         new Builder(services).AddDockerBackend("lab", o =>
         {
-            o.Engines = [new DockerEngineOptions { Name = "lab-a", Endpoint = "unix:///run/a.sock" }, new DockerEngineOptions { Name = "lab-b", Endpoint = "tcp://10.1.2.3:2376", Gpus = 2 }];
+            o.Engines = [new DockerEngineOptions { Name = "lab-a", Endpoint = "unix:///run/a.sock" }, new DockerEngineOptions { Name = "lab-b", Endpoint = "tcp://127.0.0.3:2376", Gpus = 2 }];
         });
         await using var provider = services.BuildServiceProvider();
         var backend = Assert.Single(provider.GetServices<IComputeBackend>());

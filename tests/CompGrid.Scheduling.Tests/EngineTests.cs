@@ -372,7 +372,9 @@ public sealed class ActiveStandbyTests
 
         // The active instance stops; the job ends meanwhile; the standby takes over, settles it once.
         await a.DisposeAsync();
-        Assert.Null(group.Holder);
+        // The standby's own loop may already have taken the released lease (it wakes on its own submit signal),
+        // so the only fact to check here is that the stopped instance let go of it.
+        Assert.NotEqual("a", group.Holder);
         time.Advance(TimeSpan.FromSeconds(10));
         await b.RunCycleAsync();
         Assert.Equal("b", group.Holder);

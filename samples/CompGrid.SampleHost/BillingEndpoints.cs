@@ -94,7 +94,7 @@ public static class BillingEndpoints
                 });
             }
             catch (BillingValidationException ex) { return Problem([.. ex.Errors]); }
-            catch (CompGridException ex) when (ex.Code is "no-rate" or "currency-mismatch") { return Results.Problem(ex.Message, statusCode: 422, title: "Cannot price the job"); }
+            catch (CompGridException ex) when (ex.Code is CompGridErrorCodes.NoRate or CompGridErrorCodes.CurrencyMismatch) { return Results.Problem(ex.Message, statusCode: 422, title: "Cannot price the job"); }
         }).RequireRateLimiting(RequestLimits.QuotePolicy);
 
         var admin = api.MapGroup("/grants").RequireAuthorization(p => p.RequireRole(JobEndpoints.AdministratorRole));
@@ -117,7 +117,7 @@ public static class BillingEndpoints
                 return Results.Created($"/api/grants/{created.Code}", new { grant = created, balance = await billing.GetBalanceAsync(created.Code, ct) });
             }
             catch (BillingValidationException ex) { return Problem([.. ex.Errors]); }
-            catch (CompGridException ex) when (ex.Code == "grant-exists") { return Results.Problem(ex.Message, statusCode: 409, title: "Conflict"); }
+            catch (CompGridException ex) when (ex.Code == CompGridErrorCodes.GrantExists) { return Results.Problem(ex.Message, statusCode: 409, title: "Conflict"); }
         });
 
         admin.MapPost("/{code}/adjustments", async (string code, HttpRequest request, ClaimsPrincipal user, GrantBillingService billing, CancellationToken ct) =>
@@ -127,7 +127,7 @@ public static class BillingEndpoints
             if (Math.Abs(body.Amount) > MaxAmount) return Problem(new ValidationError("amount", $"must be between -{MaxAmount} and {MaxAmount}"));
             try { return Results.Created($"/api/grants/{code}/statement", await billing.AdjustAsync(code, body.Amount, Name(user), body.Reason ?? "", body.JobId, body.Key, ct)); }
             catch (BillingValidationException ex) { return Problem([.. ex.Errors]); }
-            catch (CompGridException ex) when (ex.Code == "unknown-grant") { return GrantNotFound(code); }
+            catch (CompGridException ex) when (ex.Code == CompGridErrorCodes.UnknownGrant) { return GrantNotFound(code); }
         });
 
         admin.MapPost("/{code}/allocations", async (string code, HttpRequest request, ClaimsPrincipal user, GrantBillingService billing, CancellationToken ct) =>
@@ -141,7 +141,7 @@ public static class BillingEndpoints
                     await billing.AllocateAsync(code, body.Amount, Name(user), body.Reason ?? "allocation", body.ExpiresAt, body.CarryOverFraction, body.Key, ct));
             }
             catch (BillingValidationException ex) { return Problem([.. ex.Errors]); }
-            catch (CompGridException ex) when (ex.Code == "unknown-grant") { return GrantNotFound(code); }
+            catch (CompGridException ex) when (ex.Code == CompGridErrorCodes.UnknownGrant) { return GrantNotFound(code); }
         });
         return app;
     }

@@ -8,7 +8,7 @@ public sealed class BillingValidationException : CompGridException
         : base("Invalid billing request: " + string.Join("; ", errors))
     {
         Errors = errors;
-        Code = "invalid";
+        Code = CompGridErrorCodes.Invalid;
     }
 
     /// <summary>Creates the exception for one field.</summary>

@@ -84,7 +84,7 @@ public sealed partial class GrantBillingService
         await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
         await ValidateGrantAsync(grant, cancellationToken).ConfigureAwait(false);
         if (!await _store.TryCreateGrantAsync(grant, cancellationToken).ConfigureAwait(false))
-            throw new CompGridException($"Grant '{grant.Code}' exists already.") { Code = "grant-exists", Operation = "create-grant" };
+            throw new CompGridException($"Grant '{grant.Code}' exists already.") { Code = CompGridErrorCodes.GrantExists, Operation = "create-grant" };
         await AllocateBudgetAsync(grant, actor, cancellationToken).ConfigureAwait(false);
         return grant;
     }
@@ -109,7 +109,7 @@ public sealed partial class GrantBillingService
             throw new BillingValidationException("currency", $"cannot change from {existing.Currency} once the grant exists.");
         await ValidateGrantAsync(grant, cancellationToken).ConfigureAwait(false);
         if (!await _store.TryUpdateGrantAsync(grant with { Budget = existing.Budget }, cancellationToken).ConfigureAwait(false))
-            throw new CompGridException($"Grant '{grant.Code}' was not found.") { Code = "unknown-grant" };
+            throw new CompGridException($"Grant '{grant.Code}' was not found.") { Code = CompGridErrorCodes.UnknownGrant };
         return grant;
     }
 
@@ -133,7 +133,7 @@ public sealed partial class GrantBillingService
     {
         await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
         return await _store.GetBalanceAsync(code, null, cancellationToken).ConfigureAwait(false)
-            ?? throw new CompGridException($"Grant '{code}' was not found.") { Code = "unknown-grant" };
+            ?? throw new CompGridException($"Grant '{code}' was not found.") { Code = CompGridErrorCodes.UnknownGrant };
     }
 
     /// <summary>
@@ -152,7 +152,7 @@ public sealed partial class GrantBillingService
         while (queue.TryDequeue(out var g))
         {
             if (!string.Equals(g.Currency, root.Currency, StringComparison.OrdinalIgnoreCase))
-                throw new CompGridException($"Grant '{g.Code}' is in {g.Currency}, not {root.Currency} like '{root.Code}'; balances cannot be added up.") { Code = "currency-mismatch" };
+                throw new CompGridException($"Grant '{g.Code}' is in {g.Currency}, not {root.Currency} like '{root.Code}'; balances cannot be added up.") { Code = CompGridErrorCodes.CurrencyMismatch };
             tree.Add((g, await GetBalanceAsync(g.Code, cancellationToken).ConfigureAwait(false)));
             foreach (var c in children[g.Code]) queue.Enqueue(c);
         }
@@ -204,11 +204,11 @@ public sealed partial class GrantBillingService
         var result = await _store.WriteAsync(LedgerWrite.Append(entry), cancellationToken).ConfigureAwait(false);
         if (result.Status == LedgerWriteStatus.Appended) return result.Entries[0];
         if (result.Status == LedgerWriteStatus.GrantNotFound)
-            throw new CompGridException($"Grant '{entry.GrantCode}' was not found.") { Code = "unknown-grant" };
+            throw new CompGridException($"Grant '{entry.GrantCode}' was not found.") { Code = CompGridErrorCodes.UnknownGrant };
         // The key exists: the same request was applied before; return what was stored.
         var existing = await _store.GetEntriesAsync(new LedgerQuery { GrantCode = entry.GrantCode }, cancellationToken).ConfigureAwait(false);
         return existing.FirstOrDefault(e => e.Key == entry.Key)
-            ?? throw new CompGridException($"Ledger key '{entry.Key}' is used by another grant.") { Code = "duplicate-key" };
+            ?? throw new CompGridException($"Ledger key '{entry.Key}' is used by another grant.") { Code = CompGridErrorCodes.DuplicateKey };
     }
 
     /// <summary>
@@ -274,7 +274,7 @@ public sealed partial class GrantBillingService
         var errors = probe.Validate();
         if (errors.Count > 0) throw new BillingValidationException("rateCard", string.Join(" ", errors));
         if (!await _store.TrySaveRateCardAsync(card, cancellationToken).ConfigureAwait(false))
-            throw new CompGridException($"Rate card '{card.Name}' v{card.Version} exists already; publish a higher version.") { Code = "rate-card-exists" };
+            throw new CompGridException($"Rate card '{card.Name}' v{card.Version} exists already; publish a higher version.") { Code = CompGridErrorCodes.RateCardExists };
     }
 
     /// <summary>The rate card new quotes use.</summary>
@@ -282,7 +282,7 @@ public sealed partial class GrantBillingService
     {
         await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
         return await _store.GetRateCardAsync(_options.RateCardName, null, cancellationToken).ConfigureAwait(false)
-            ?? throw new CompGridException($"Rate card '{_options.RateCardName}' is not in the store.") { Code = "no-rate" };
+            ?? throw new CompGridException($"Rate card '{_options.RateCardName}' is not in the store.") { Code = CompGridErrorCodes.NoRate };
     }
 
     /// <summary>"What will this cost?": the maximum cost of a job (the hold admission would place), and whether the grant can cover it.</summary>
@@ -334,13 +334,13 @@ public sealed partial class GrantBillingService
     {
         var spec = context.Spec;
         if (spec.Account is not { } code)
-            return _options.RequireAccount ? Refuse(context, "An account (grant code) is required to run jobs here.", "account-required") : AdmissionResult.Admit();
+            return _options.RequireAccount ? Refuse(context, "An account (grant code) is required to run jobs here.", CompGridErrorCodes.AccountRequired) : AdmissionResult.Admit();
         await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
         var grant = await _store.GetGrantAsync(code, cancellationToken).ConfigureAwait(false);
-        if (grant is null) return Refuse(context, $"Grant '{code}' does not exist.", "unknown-grant");
+        if (grant is null) return Refuse(context, $"Grant '{code}' does not exist.", CompGridErrorCodes.UnknownGrant);
         var grantStatus = grant.StatusAt(context.Now);
-        if (grantStatus != GrantStatus.Active) return Refuse(context, $"Grant '{code}' is {grantStatus.ToString().ToLowerInvariant()}; no new jobs may be charged to it.", "grant-inactive");
-        if (!grant.CanCharge(spec.Owner)) return Refuse(context, $"User '{spec.Owner}' is not a member of grant '{code}'.", "not-a-member");
+        if (grantStatus != GrantStatus.Active) return Refuse(context, $"Grant '{code}' is {grantStatus.ToString().ToLowerInvariant()}; no new jobs may be charged to it.", CompGridErrorCodes.GrantInactive);
+        if (!grant.CanCharge(spec.Owner)) return Refuse(context, $"User '{spec.Owner}' is not a member of grant '{code}'.", CompGridErrorCodes.NotAMember);
 
         Quote quote;
         try
@@ -351,7 +351,7 @@ public sealed partial class GrantBillingService
             quote = await QuoteCoreAsync(code, r, memPerNode, walltime, context.Backend ?? spec.Constraints.Backend,
                 spec.Constraints.Partition, spec.Qos, cancellationToken).ConfigureAwait(false);
         }
-        catch (CompGridException e) when (e.Code is "no-rate" or "currency-mismatch" or "invalid")
+        catch (CompGridException e) when (e.Code is CompGridErrorCodes.NoRate or CompGridErrorCodes.CurrencyMismatch or CompGridErrorCodes.Invalid)
         {
             return Refuse(context, e.Message, e.Code);
         }
@@ -378,12 +378,12 @@ public sealed partial class GrantBillingService
             case HoldStatus.AlreadyExists:
                 return AdmissionResult.Admit();
             case HoldStatus.GrantNotFound:
-                return Refuse(context, $"Grant '{code}' does not exist.", "unknown-grant");
+                return Refuse(context, $"Grant '{code}' does not exist.", CompGridErrorCodes.UnknownGrant);
             case HoldStatus.NotAMember:
-                return Refuse(context, $"User '{spec.Owner}' is not a member of grant '{code}'.", "not-a-member");
+                return Refuse(context, $"User '{spec.Owner}' is not a member of grant '{code}'.", CompGridErrorCodes.NotAMember);
             default:
                 var message = new InsufficientFundsException(code, result.State?.Balance.Spendable ?? 0, quote.Amount, grant.Currency).Message;
-                return Refuse(context, message, "insufficient-funds");
+                return Refuse(context, message, CompGridErrorCodes.InsufficientFunds);
         }
     }
 
@@ -573,12 +573,12 @@ public sealed partial class GrantBillingService
 
     private async Task<Grant> RequireGrantAsync(string code, CancellationToken cancellationToken) =>
         await _store.GetGrantAsync(code, cancellationToken).ConfigureAwait(false)
-        ?? throw new CompGridException($"Grant '{code}' was not found.") { Code = "unknown-grant" };
+        ?? throw new CompGridException($"Grant '{code}' was not found.") { Code = CompGridErrorCodes.UnknownGrant };
 
     private static void CheckCurrency(Grant grant, RateCard card)
     {
         if (!string.Equals(grant.Currency, card.Currency, StringComparison.OrdinalIgnoreCase))
-            throw new CompGridException($"Grant '{grant.Code}' is in {grant.Currency} but rate card '{card.Name}' v{card.Version} prices in {card.Currency}.") { Code = "currency-mismatch" };
+            throw new CompGridException($"Grant '{grant.Code}' is in {grant.Currency} but rate card '{card.Name}' v{card.Version} prices in {card.Currency}.") { Code = CompGridErrorCodes.CurrencyMismatch };
     }
 
     private void CheckWhole(decimal amount, string currency)

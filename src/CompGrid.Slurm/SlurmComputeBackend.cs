@@ -181,7 +181,7 @@ internal sealed class SlurmComputeBackend : IComputeBackend, IAsyncDisposable, I
             {
                 if (acct is { HasEnded: true }) break;
                 throw new CompGridException($"Slurm accounting has no final record of job {backendJobId} yet (state {acct?.State ?? "none"}); retry later.")
-                { Backend = Name, Operation = "usage", IsTransient = true, Code = "accounting-pending" };
+                { Backend = Name, Operation = "usage", IsTransient = true, Code = CompGridErrorCodes.AccountingPending };
             }
             await Task.Delay(_options.AccountingPollInterval, _time, cancellationToken).ConfigureAwait(false);
         }
@@ -215,7 +215,7 @@ internal sealed class SlurmComputeBackend : IComputeBackend, IAsyncDisposable, I
         catch (BrokenCircuitException ex)
         {
             throw new CompGridException($"Slurm cluster '{Name}' is unavailable (circuit open after repeated faults); retry later.", ex)
-            { Backend = Name, Operation = operation, JobId = jobId, IsTransient = true, Code = "circuit-open" };
+            { Backend = Name, Operation = operation, JobId = jobId, IsTransient = true, Code = CompGridErrorCodes.CircuitOpen };
         }
     }
 

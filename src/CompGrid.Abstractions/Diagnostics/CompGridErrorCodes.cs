@@ -91,4 +91,49 @@ public static class CompGridErrorCodes
 
     /// <summary>The container image is not present and may not be pulled.</summary>
     public const string ImageMissing = "image-missing";
+
+    /// <summary>No backend credential (token, key or key file) is configured or it cannot be read.</summary>
+    public const string NoToken = "no-token";
+
+    /// <summary>The configured backend token has expired; renew it or configure a key to mint tokens.</summary>
+    public const string TokenExpired = "token-expired";
+
+    /// <summary>The SSH server's host key is not the one in the known_hosts file; nothing was sent.</summary>
+    public const string SshHostKey = "ssh-host-key";
+
+    /// <summary>The SSH server refused the configured user or key.</summary>
+    public const string SshAuthentication = "ssh-auth";
+
+    /// <summary>The backend itself refused the operation for the identity CompGrid uses (for example Slurm's "Access/permission denied").</summary>
+    public const string PermissionDenied = "permission-denied";
+
+    /// <summary>A job would have been submitted as root to a backend that runs it as the submitting user; refused.</summary>
+    public const string SubmitAsRoot = "submit-as-root";
+
+    /// <summary>A backend command (for example <c>sbatch</c>) is not installed or not on the configured path.</summary>
+    public const string CommandNotFound = "command-not-found";
+
+    /// <summary>A job's log file is not a regular file inside the job's own folder (a link, a FIFO, a device); nothing was read.</summary>
+    public const string UnsafeLogFile = "unsafe-log-file";
+
+    /// <summary>The Docker Engine cannot be reached. Transient.</summary>
+    public const string EngineUnreachable = "engine-unreachable";
+
+    /// <summary>A Docker Engine call did not answer in time. Transient.</summary>
+    public const string EngineTimeout = "engine-timeout";
+
+    /// <summary>A Docker Engine stream (logs, attach, archive) broke off or was malformed.</summary>
+    public const string DockerStreamError = "docker-stream-error";
+
+    /// <summary>The Docker Engine's API version is older than the oldest CompGrid supports.</summary>
+    public const string DockerApiTooOld = "docker-api-too-old";
+
+    /// <summary>The Docker Engine's API version is newer than the configured maximum.</summary>
+    public const string DockerApiTooNew = "docker-api-too-new";
+
+    /// <summary>
+    /// The prefix of codes for other Docker Engine API errors: the HTTP status follows (for example <c>docker-404</c>,
+    /// <c>docker-409</c>), so a portal can branch on the status without parsing the message.
+    /// </summary>
+    public const string DockerStatusPrefix = "docker-";
 }

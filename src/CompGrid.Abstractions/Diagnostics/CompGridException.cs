@@ -67,7 +67,7 @@ public sealed class InsufficientFundsException : CompGridException
         : base($"Grant '{account}' has {available} {currency} available but the job needs {needed} {currency}.")
     {
         Account = account; Available = available; Needed = needed; Currency = currency;
-        Code = "insufficient-funds";
+        Code = CompGridErrorCodes.InsufficientFunds;
     }
 
     /// <summary>The grant code.</summary>

@@ -69,7 +69,7 @@ public static class RateCalculator
         if (candidates.Count == 0)
             throw new CompGridException(
                 $"Rate card '{card.Name}' v{card.Version} has no rule for backend '{request.Backend ?? "*"}', partition '{request.Partition ?? "*"}', node class '{nodeClass ?? "*"}'; add a default rule (no selectors).")
-            { Code = "no-rate", Operation = "price" };
+            { Code = CompGridErrorCodes.NoRate, Operation = "price" };
         CostBreakdown? best = null;
         foreach (var rule in candidates)
         {

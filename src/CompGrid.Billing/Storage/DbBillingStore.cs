@@ -299,7 +299,7 @@ public abstract class DbBillingStore : IBillingStore
         }
         catch (DbException ex) when (IsForeignKeyViolation(ex))
         {
-            throw new CompGridException($"Grant '{e.GrantCode}' was not found.", ex) { Code = "unknown-grant", Operation = "append" };
+            throw new CompGridException($"Grant '{e.GrantCode}' was not found.", ex) { Code = CompGridErrorCodes.UnknownGrant, Operation = "append" };
         }
         return id is null or DBNull ? null : e with { Id = Convert.ToInt64(id, System.Globalization.CultureInfo.InvariantCulture) };
     }

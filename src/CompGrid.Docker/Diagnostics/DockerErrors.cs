@@ -13,13 +13,13 @@ namespace CompGrid.Docker.Diagnostics;
 internal static class DockerErrors
 {
     /// <summary>The error code of a connection failure (the engine is down or unreachable).</summary>
-    public const string UnreachableCode = "engine-unreachable";
+    public const string UnreachableCode = CompGridErrorCodes.EngineUnreachable;
 
     /// <summary>The error code of a call that did not answer within its timeout.</summary>
-    public const string TimeoutCode = "engine-timeout";
+    public const string TimeoutCode = CompGridErrorCodes.EngineTimeout;
 
     /// <summary>The error code of an error reported inside a 200 progress stream (pulls, imports).</summary>
-    public const string StreamErrorCode = "docker-stream-error";
+    public const string StreamErrorCode = CompGridErrorCodes.DockerStreamError;
 
     /// <summary>Whether the engine could not be reached (or answered too late): its node may be failing.</summary>
     public static bool IsEngineFailure(CompGridException e) => e.Code is UnreachableCode or TimeoutCode;
@@ -61,7 +61,7 @@ internal static class DockerErrors
             || (status == 500 && (message.Contains("timeout", StringComparison.OrdinalIgnoreCase) || message.Contains("temporar", StringComparison.OrdinalIgnoreCase)
                                   || message.Contains("connection refused", StringComparison.OrdinalIgnoreCase)));
         return new CompGridException($"Docker engine '{node}' ({endpoint}): {operation} failed with HTTP {status}: {message}")
-        { Backend = backend, Operation = operation.Split(' ')[0], JobId = jobId, IsTransient = transient, Code = "docker-" + status.ToString(CultureInfo.InvariantCulture) };
+        { Backend = backend, Operation = operation.Split(' ')[0], JobId = jobId, IsTransient = transient, Code = CompGridErrorCodes.DockerStatusPrefix + status.ToString(CultureInfo.InvariantCulture) };
     }
 
     /// <summary>An error inside a progress stream: registry timeouts, TLS handshakes and rate limits are transient.</summary>

@@ -97,10 +97,10 @@ internal sealed class DockerEngineClient : IDisposable
         var chosen = engine < client ? engine : client;
         if (chosen < ParseVersion(MinimumApiVersion))
             throw new CompGridException($"Docker engine '{node}' ({endpoint}) speaks Engine API {engineMax}; CompGrid needs {MinimumApiVersion} or newer (Docker 19.03+).")
-            { Operation = "negotiate", Code = "docker-api-too-old" };
+            { Operation = "negotiate", Code = CompGridErrorCodes.DockerApiTooOld };
         if (engineMin is not null && chosen < ParseVersion(engineMin))
             throw new CompGridException($"Docker engine '{node}' ({endpoint}) requires Engine API {engineMin} or newer; CompGrid speaks up to {clientMax}.")
-            { Operation = "negotiate", Code = "docker-api-too-new" };
+            { Operation = "negotiate", Code = CompGridErrorCodes.DockerApiTooNew };
         return $"{chosen.Major}.{chosen.Minor}";
     }
 

@@ -44,7 +44,7 @@ internal sealed class JobLauncher(DockerBackendState state, WalltimeEnforcer wal
                 var existing = await client.InspectContainerAsync(plan.Name, jobId, cancellationToken).ConfigureAwait(false);
                 if (existing is null || DockerLabels.Get(existing.Config.Labels, DockerLabels.Job) != jobId)
                     throw new CompGridException($"Docker engine '{engine.Name}': the container name '{plan.Name}' is taken by a container that is not job {jobId}.", e)
-                    { Backend = state.Name, Operation = "submit", JobId = jobId, Code = "docker-409" };
+                    { Backend = state.Name, Operation = "submit", JobId = jobId, Code = CompGridErrorCodes.DockerStatusPrefix + "409" };
                 containerId = existing.Id;
                 if (existing.State.Status != "created")
                 {
@@ -104,7 +104,7 @@ internal sealed class JobLauncher(DockerBackendState state, WalltimeEnforcer wal
         if (policy != ImagePullPolicy.Always && await engine.Client.InspectImageAsync(image, cancellationToken).ConfigureAwait(false) is not null) return;
         if (policy == ImagePullPolicy.Never)
             throw new CompGridException($"Docker engine '{engine.Name}' does not have the image '{image}' and the pull policy is Never.")
-            { Backend = state.Name, Operation = "submit", JobId = jobId, Code = "image-missing" };
+            { Backend = state.Name, Operation = "submit", JobId = jobId, Code = CompGridErrorCodes.ImageMissing };
         Log.Pulling(state.Logger, image, engine.Name);
         await engine.Client.PullImageAsync(image, ImageReference.CredentialFor(image, state.Options.RegistryCredentials), jobId, cancellationToken).ConfigureAwait(false);
     }

@@ -283,7 +283,7 @@ internal static class OutputArchive
         {
             path = Path.Combine(path, segment);
             if (new FileInfo(path).LinkTarget is not null)
-                throw new CompGridException($"'{path}' became a symbolic link while outputs were staged.") { Operation = "stage-out", Code = "unsafe-archive" };
+                throw new CompGridException($"'{path}' became a symbolic link while outputs were staged.") { Operation = "stage-out", Code = CompGridErrorCodes.UnsafeArchive };
             if (Directory.Exists(path)) continue;
             Directory.CreateDirectory(path);
             created.Add(path);

@@ -219,7 +219,7 @@ internal sealed class ResourceLimitsAdmissionCheck : IAdmissionCheck
     }
 
     /// <summary>The machine-readable code of a limit rejection.</summary>
-    public const string Code = "limit";
+    public const string Code = CompGridErrorCodes.Limit;
 
     /// <inheritdoc/>
     public async ValueTask<AdmissionResult> CheckAsync(AdmissionContext context, CancellationToken cancellationToken = default)

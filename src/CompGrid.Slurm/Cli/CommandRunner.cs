@@ -50,7 +50,7 @@ internal static class ProcessRunner
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
         {
             throw new CompGridException($"Cannot start '{startInfo.FileName}': {ex.Message}", ex)
-            { Backend = backend, Operation = operation, Code = "command-not-found" };
+            { Backend = backend, Operation = operation, Code = CompGridErrorCodes.CommandNotFound };
         }
 
         using var timeoutCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -85,7 +85,7 @@ internal static class ProcessRunner
             cancellationToken.ThrowIfCancellationRequested();
             throw new CompGridException(
                 $"'{Path.GetFileName(startInfo.FileName)}' did not finish within {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s.", ex)
-            { Backend = backend, Operation = operation, IsTransient = true, Code = "timeout" };
+            { Backend = backend, Operation = operation, IsTransient = true, Code = CompGridErrorCodes.Timeout };
         }
     }
 

@@ -22,7 +22,7 @@ internal sealed partial class SlurmCliClient(ICommandRunner runner, string backe
         string id = result.Stdout.Trim().Split(';')[0].Trim();
         if (!SlurmJobMapper.IsValidBackendJobId(id))
             throw new CompGridException($"sbatch printed no job id: '{Trim(result.Stdout)}' {Trim(result.Stderr)}")
-            { Backend = backend, Operation = "submit", JobId = job.CompGridJobId, Code = "unexpected-output" };
+            { Backend = backend, Operation = "submit", JobId = job.CompGridJobId, Code = CompGridErrorCodes.UnexpectedOutput };
         return id;
     }
 
@@ -133,7 +133,7 @@ internal sealed partial class SlurmCliClient(ICommandRunner runner, string backe
         }
         catch (JsonException ex)
         {
-            throw new CompGridException("sinfo --json printed invalid JSON: " + ex.Message, ex) { Backend = backend, Operation = "nodes", Code = "unexpected-output" };
+            throw new CompGridException("sinfo --json printed invalid JSON: " + ex.Message, ex) { Backend = backend, Operation = "nodes", Code = CompGridErrorCodes.UnexpectedOutput };
         }
     }
 

@@ -87,7 +87,7 @@ internal static class SlurmErrors
         string? code = null;
         bool transient = false;
         if (errorNumber is 2002 || t.Contains("access/permission denied", StringComparison.Ordinal) || t.Contains("permission denied", StringComparison.Ordinal))
-            return new CompGridForbiddenException(message) { Backend = backend, Operation = operation, JobId = jobId, Code = "permission-denied" };
+            return new CompGridForbiddenException(message) { Backend = backend, Operation = operation, JobId = jobId, Code = CompGridErrorCodes.PermissionDenied };
         if (errorNumber is 2045 || t.Contains("invalid account", StringComparison.Ordinal)) code = "invalid-account";
         else if (t.Contains("invalid partition", StringComparison.Ordinal)) code = "invalid-partition";
         else if (t.Contains("invalid qos", StringComparison.Ordinal)) code = "invalid-qos";

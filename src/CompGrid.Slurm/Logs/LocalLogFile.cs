@@ -93,7 +93,7 @@ internal static partial class LocalLogFile
     }
 
     private static CompGridException Unsafe(string backend, string message) =>
-        new("Slurm log refused: " + message) { Backend = backend, Operation = "logs", Code = "unsafe-log-file" };
+        new("Slurm log refused: " + message) { Backend = backend, Operation = "logs", Code = CompGridErrorCodes.UnsafeLogFile };
 
     /// <summary><c>open(2)</c> flag values differ between Linux architectures.</summary>
     private readonly record struct Flags(int ReadOnly, int NoFollow, int NonBlock, int CloseOnExec, int Directory)

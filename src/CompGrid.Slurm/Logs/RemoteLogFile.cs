@@ -46,12 +46,12 @@ internal static class RemoteLogFile
         var result = await runner.RunAsync("sh", Arguments(directory, fileName, maxBytes), null, cancellationToken).ConfigureAwait(false);
         if (result.ExitCode == Missing) return null;
         if (result.ExitCode == Refused)
-            throw new CompGridException("Slurm log refused: " + result.Stderr.Trim()) { Backend = backend, Operation = "logs", Code = "unsafe-log-file" };
+            throw new CompGridException("Slurm log refused: " + result.Stderr.Trim()) { Backend = backend, Operation = "logs", Code = CompGridErrorCodes.UnsafeLogFile };
         if (!result.Success) throw SlurmErrors.FromCli(result, backend, "logs", null, runner.Location);
         int newline = result.Stdout.IndexOf('\n', StringComparison.Ordinal);
         if (newline < 0 || !long.TryParse(result.Stdout.AsSpan(0, newline), NumberStyles.None, CultureInfo.InvariantCulture, out long size))
             throw new CompGridException($"The log reader printed no size: '{result.Stdout[..Math.Min(80, result.Stdout.Length)]}'")
-            { Backend = backend, Operation = "logs", Code = "unexpected-output" };
+            { Backend = backend, Operation = "logs", Code = CompGridErrorCodes.UnexpectedOutput };
         string text = result.Stdout[(newline + 1)..];
         // dd never reads more than the limit; the check only guards against a reader that misbehaves.
         if (Encoding.UTF8.GetByteCount(text) > maxBytes) text = text[^maxBytes..];

@@ -49,22 +49,22 @@ internal sealed class JwtTokenSource
                 string text = (await File.ReadAllTextAsync(tokenFile, cancellationToken).ConfigureAwait(false)).Trim();
                 token = text.StartsWith("SLURM_JWT=", StringComparison.Ordinal) ? text["SLURM_JWT=".Length..] : text;
             }
-            else token = _options.Token ?? throw new CompGridException("No JWT configured: set Token, TokenFile or JwtKeyFile.") { Backend = _backend, Operation = "auth", Code = "no-token" };
+            else token = _options.Token ?? throw new CompGridException("No JWT configured: set Token, TokenFile or JwtKeyFile.") { Backend = _backend, Operation = "auth", Code = CompGridErrorCodes.NoToken };
 
             _expires = ReadExpiry(token);
             if (_expires is { } exp && exp <= now)
                 throw new CompGridException($"The Slurm JWT for '{UserName}' expired at {exp:O}; provide a fresh token (scontrol token) or configure JwtKeyFile.")
-                { Backend = _backend, Operation = "auth", Code = "token-expired" };
+                { Backend = _backend, Operation = "auth", Code = CompGridErrorCodes.TokenExpired };
             _token = token;
             return token;
         }
         catch (IOException ex)
         {
-            throw new CompGridException("Cannot read the Slurm JWT or key file: " + ex.Message, ex) { Backend = _backend, Operation = "auth", Code = "no-token" };
+            throw new CompGridException("Cannot read the Slurm JWT or key file: " + ex.Message, ex) { Backend = _backend, Operation = "auth", Code = CompGridErrorCodes.NoToken };
         }
         catch (UnauthorizedAccessException ex)
         {
-            throw new CompGridException("Cannot read the Slurm JWT or key file: " + ex.Message, ex) { Backend = _backend, Operation = "auth", Code = "no-token" };
+            throw new CompGridException("Cannot read the Slurm JWT or key file: " + ex.Message, ex) { Backend = _backend, Operation = "auth", Code = CompGridErrorCodes.NoToken };
         }
         finally
         {

@@ -49,13 +49,13 @@ internal sealed partial class SlurmRestClient : ISlurmClient
         // Last line of defence (the mapper refuses it first): never ask slurmrestd to run a job as root.
         if (job.User is { } actAs && SlurmJobMapper.IsRootUser(actAs))
             throw new CompGridForbiddenException($"Job {job.CompGridJobId} would be submitted as '{actAs}'; jobs are never submitted as root.")
-            { Backend = _backend, Operation = "submit", JobId = job.CompGridJobId, Code = "submit-as-root" };
+            { Backend = _backend, Operation = "submit", JobId = job.CompGridJobId, Code = CompGridErrorCodes.SubmitAsRoot };
         var d = await DialectAsync(cancellationToken).ConfigureAwait(false);
         string body = d.BuildSubmitBody(job).ToJsonString();
         using var r = await SendAsync(HttpMethod.Post, d.SubmitPath, body, job.User, "submit", job.CompGridJobId, cancellationToken).ConfigureAwait(false);
         ThrowIfFailed(r, "submit", job.CompGridJobId);
         return d.ParseSubmittedJobId(r.Root) ?? throw new CompGridException("slurmrestd accepted the job but returned no job_id.")
-        { Backend = _backend, Operation = "submit", JobId = job.CompGridJobId, Code = "unexpected-output" };
+        { Backend = _backend, Operation = "submit", JobId = job.CompGridJobId, Code = CompGridErrorCodes.UnexpectedOutput };
     }
 
     public async Task<SlurmJobInfo?> GetJobAsync(string jobId, CancellationToken cancellationToken)
@@ -117,7 +117,7 @@ internal sealed partial class SlurmRestClient : ISlurmClient
             {
                 _dialect = SlurmRestDialects.Find(pinned) ?? throw new CompGridException(
                     $"REST API version '{pinned}' is not supported; supported: {string.Join(", ", SlurmRestDialects.Supported.Select(s => s.Version))}.")
-                { Backend = _backend, Operation = "connect", Code = "unsupported-version" };
+                { Backend = _backend, Operation = "connect", Code = CompGridErrorCodes.UnsupportedVersion };
                 return _dialect;
             }
             var served = new List<string>();
@@ -141,7 +141,7 @@ internal sealed partial class SlurmRestClient : ISlurmClient
             }
             _dialect = chosen ?? throw new CompGridException(
                 $"slurmrestd at {_options.RestUrl} serves [{string.Join(", ", served)}]; this package speaks {string.Join(", ", SlurmRestDialects.Supported.Select(s => s.Version))}.")
-            { Backend = _backend, Operation = "connect", Code = "unsupported-version" };
+            { Backend = _backend, Operation = "connect", Code = CompGridErrorCodes.UnsupportedVersion };
             return _dialect;
         }
         finally
@@ -180,12 +180,12 @@ internal sealed partial class SlurmRestClient : ISlurmClient
             catch (HttpRequestException ex)
             {
                 throw new CompGridException($"Cannot reach slurmrestd at {_options.RestUrl}: {ex.Message}", ex)
-                { Backend = _backend, Operation = operation, JobId = jobId, IsTransient = true, Code = "unavailable" };
+                { Backend = _backend, Operation = operation, JobId = jobId, IsTransient = true, Code = CompGridErrorCodes.Unavailable };
             }
             catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
             {
                 throw new CompGridException($"slurmrestd at {_options.RestUrl} did not answer {method} {path} within {_options.RequestTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s.", ex)
-                { Backend = _backend, Operation = operation, JobId = jobId, IsTransient = true, Code = "timeout" };
+                { Backend = _backend, Operation = operation, JobId = jobId, IsTransient = true, Code = CompGridErrorCodes.Timeout };
             }
 
             using (response)
@@ -210,7 +210,7 @@ internal sealed partial class SlurmRestClient : ISlurmClient
                 {
                     doc?.Dispose();
                     throw new CompGridException($"slurmrestd rejected the credentials of '{actAs ?? _tokens.UserName}' (401): check the token and user name.")
-                    { Backend = _backend, Operation = operation, JobId = jobId, Code = "unauthorized" };
+                    { Backend = _backend, Operation = operation, JobId = jobId, Code = CompGridErrorCodes.Unauthorized };
                 }
                 return new RestResponse(status, doc, errors, text);
             }
@@ -226,9 +226,9 @@ internal sealed partial class SlurmRestClient : ISlurmClient
         // slurm_load_job(s), slurm_load_ctl_conf, nodes: transient (the controller may be restarting).
         bool unreachable = r.Status == 500 && r.Errors.Count > 0 && r.Errors.All(e => e.Number == -1);
         if (r.Status is 502 or 503 or 504 || unreachable)
-            throw new CompGridException(message) { Backend = _backend, Operation = operation, JobId = jobId, IsTransient = true, Code = "unavailable" };
+            throw new CompGridException(message) { Backend = _backend, Operation = operation, JobId = jobId, IsTransient = true, Code = CompGridErrorCodes.Unavailable };
         if (r.Status == 404 && r.Errors.Count == 0)
-            throw new CompGridException(message + $" (is API {_dialect?.Version} served?)") { Backend = _backend, Operation = operation, JobId = jobId, Code = "unsupported-version" };
+            throw new CompGridException(message + $" (is API {_dialect?.Version} served?)") { Backend = _backend, Operation = operation, JobId = jobId, Code = CompGridErrorCodes.UnsupportedVersion };
         throw SlurmErrors.Classify(detail, _backend, operation, jobId, message, r.Errors.FirstOrDefault()?.Number);
     }
 

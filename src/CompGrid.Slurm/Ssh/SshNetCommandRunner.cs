@@ -163,7 +163,7 @@ internal sealed class SshNetCommandRunner : ICommandRunner
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new CompGridException($"Cannot read the SSH known_hosts file '{_options.SshKnownHostsFile}': {ex.Message}", ex)
-            { Backend = _backend, Operation = operation, Code = "ssh-host-key" };
+            { Backend = _backend, Operation = operation, Code = CompGridErrorCodes.SshHostKey };
         }
     }
 
@@ -181,7 +181,7 @@ internal sealed class SshNetCommandRunner : ICommandRunner
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or SshException or ArgumentException or InvalidOperationException)
         {
             throw new CompGridException($"Cannot load the SSH private key ({(_keyFromStream is null ? _options.SshIdentityFile : "SshPrivateKey stream")}): {ex.Message}", ex)
-            { Backend = _backend, Operation = operation, Code = "ssh-auth" };
+            { Backend = _backend, Operation = operation, Code = CompGridErrorCodes.SshAuthentication };
         }
     }
 

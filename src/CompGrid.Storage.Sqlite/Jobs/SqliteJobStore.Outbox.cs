@@ -9,17 +9,15 @@ namespace CompGrid.Storage.Sqlite;
 // and its notifications commit together (TryUpdateWithMessagesAsync).
 public sealed partial class SqliteJobStore
 {
-    private const string OutboxColumns = "id, job_id, notifier, state, attempts, created_at, next_attempt_at, delivered_at, last_error, notification";
+    internal const string OutboxColumns = "id, job_id, notifier, state, attempts, created_at, next_attempt_at, delivered_at, last_error, notification";
 
     /// <inheritdoc/>
     public async Task EnqueueAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messages);
         if (messages.Count == 0) return;
-        using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        using var tx = await SqliteConnectionFactory.BeginWriteAsync(c, cancellationToken).ConfigureAwait(false);
-        await InsertMessagesAsync(c, tx, messages, cancellationToken).ConfigureAwait(false);
-        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        await _writer.WriteAsync(SqliteWrite.Enqueue(messages), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -102,31 +100,6 @@ public sealed partial class SqliteJobStore
         cmd.CommandText = sql.ToString();
         using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await r.ReadAsync(cancellationToken).ConfigureAwait(false)) yield return ReadMessage(r);
-    }
-
-    private static async Task InsertMessagesAsync(SqliteConnection c, SqliteTransaction tx, IReadOnlyList<OutboxMessage> messages, CancellationToken ct)
-    {
-        foreach (var m in messages)
-        {
-            using var cmd = c.CreateCommand();
-            cmd.Transaction = tx;
-            cmd.CommandText = $"""
-                INSERT INTO notification_outbox ({OutboxColumns})
-                VALUES ($id, $job, $notifier, $state, $attempts, $created, $next, $delivered, $error, $notification)
-                ON CONFLICT (id) DO NOTHING
-                """;
-            cmd.Parameters.AddWithValue("$id", m.Id);
-            cmd.Parameters.AddWithValue("$job", m.JobId);
-            cmd.Parameters.AddWithValue("$notifier", m.Notifier);
-            cmd.Parameters.AddWithValue("$state", m.State.ToString());
-            cmd.Parameters.AddWithValue("$attempts", m.Attempts);
-            cmd.Parameters.AddWithValue("$created", m.CreatedAt.UtcTicks);
-            cmd.Parameters.AddWithValue("$next", m.NextAttemptAt.UtcTicks);
-            cmd.Parameters.AddWithValue("$delivered", (object?)m.DeliveredAt?.UtcTicks ?? DBNull.Value);
-            cmd.Parameters.AddWithValue("$error", (object?)m.LastError ?? DBNull.Value);
-            cmd.Parameters.AddWithValue("$notification", JsonSerializer.Serialize(m.Notification, CompGridJson.Options));
-            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        }
     }
 
     private static OutboxMessage ReadMessage(SqliteDataReader r) => new()

@@ -9,9 +9,10 @@ namespace CompGrid.Storage.Sqlite;
 /// <summary>
 /// The durable job store on SQLite: jobs (JSON document plus indexed columns), transition history, approval decisions
 /// usage records and the notification outbox (in <c>SqliteJobStore.Outbox.cs</c>). Updates use optimistic concurrency
-/// on <see cref="JobRecord.Version"/>.
+/// on <see cref="JobRecord.Version"/>. Writes are group-committed by one writer per store (<c>SqliteJobWriter</c>):
+/// concurrent submissions and transitions share a transaction, and each call returns once its write is durable.
 /// </summary>
-public sealed partial class SqliteJobStore : IJobStore, INotificationOutbox
+public sealed partial class SqliteJobStore : IJobStore, INotificationOutbox, IDisposable
 {
     /// <summary>The schema, one migration per version (append, never edit).</summary>
     internal static readonly string[] Migrations =
@@ -76,13 +77,18 @@ public sealed partial class SqliteJobStore : IJobStore, INotificationOutbox
     ];
 
     private readonly SqliteConnectionFactory _db;
+    private readonly SqliteJobWriter _writer;
     private int _initialized;
 
     /// <summary>A store in the SQLite file at <paramref name="path"/> (created if missing).</summary>
     public SqliteJobStore(string path) : this(new SqliteConnectionFactory(path)) { }
 
     /// <summary>A store on an existing connection factory (to share one file with other stores).</summary>
-    public SqliteJobStore(SqliteConnectionFactory factory) => _db = factory ?? throw new ArgumentNullException(nameof(factory));
+    public SqliteJobStore(SqliteConnectionFactory factory)
+    {
+        _db = factory ?? throw new ArgumentNullException(nameof(factory));
+        _writer = new SqliteJobWriter(_db);
+    }
 
     /// <summary>The database file.</summary>
     public string DatabasePath => _db.DatabasePath;
@@ -94,36 +100,34 @@ public sealed partial class SqliteJobStore : IJobStore, INotificationOutbox
         Volatile.Write(ref _initialized, 1);
     }
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken ct)
+    /// <summary>The transactions the group-committing writer has run (each holds every write waiting at that moment).</summary>
+    internal long WriteBatches => _writer.Batches;
+
+    /// <summary>Holds the writer so that the next writes commit as one batch when the result is disposed (tests).</summary>
+    internal Task<IDisposable> PauseWritesAsync() => _writer.PauseAsync();
+
+    /// <summary>Closes the writer's connection.</summary>
+    public void Dispose() => _writer.Dispose();
+
+    private async ValueTask EnsureInitializedAsync(CancellationToken ct)
     {
         if (Volatile.Read(ref _initialized) == 0) await InitializeAsync(ct).ConfigureAwait(false);
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken ct)
+    {
+        await EnsureInitializedAsync(ct).ConfigureAwait(false);
         return await _db.OpenAsync(ct).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
+    /// <remarks>Group-committed: concurrent calls share one transaction; each returns once its job is durable.</remarks>
     public async Task CreateAsync(JobRecord job, JobTransition transition, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(transition);
-        using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        using var tx = await SqliteConnectionFactory.BeginWriteAsync(c, cancellationToken).ConfigureAwait(false);
-        using (var cmd = c.CreateCommand())
-        {
-            cmd.Transaction = tx;
-            cmd.CommandText = """
-                INSERT INTO jobs (id, owner, account, state, backend, backend_job_id, submitted_at, version, record)
-                VALUES ($id, $owner, $account, $state, $backend, $bjid, $submitted, $version, $record)
-                """;
-            BindJob(cmd, job);
-            try { await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false); }
-            catch (SqliteException ex) when (ex.SqliteErrorCode == 19)
-            {
-                throw new CompGridException($"Job '{job.Id}' already exists.", ex) { JobId = job.Id, Operation = "create" };
-            }
-        }
-        await InsertTransitionAsync(c, tx, transition, cancellationToken).ConfigureAwait(false);
-        await UpsertApprovalAsync(c, tx, job, cancellationToken).ConfigureAwait(false);
-        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        await _writer.WriteAsync(SqliteWrite.Create(job, transition), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -131,38 +135,13 @@ public sealed partial class SqliteJobStore : IJobStore, INotificationOutbox
         TryUpdateWithMessagesAsync(job, expectedVersion, transition, [], cancellationToken);
 
     /// <inheritdoc/>
+    /// <remarks>Group-committed like <see cref="CreateAsync"/>.</remarks>
     public async Task<bool> TryUpdateWithMessagesAsync(JobRecord job, long expectedVersion, JobTransition? transition, IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(messages);
-        using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        using var tx = await SqliteConnectionFactory.BeginWriteAsync(c, cancellationToken).ConfigureAwait(false);
-        using (var cmd = c.CreateCommand())
-        {
-            cmd.Transaction = tx;
-            cmd.CommandText = """
-                UPDATE jobs SET owner = $owner, account = $account, state = $state, backend = $backend, backend_job_id = $bjid,
-                    submitted_at = $submitted, version = $version, record = $record
-                WHERE id = $id AND version = $expected
-                """;
-            BindJob(cmd, job);
-            cmd.Parameters.AddWithValue("$expected", expectedVersion);
-            int n = await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            if (n == 0)
-            {
-                using var exists = c.CreateCommand();
-                exists.Transaction = tx;
-                exists.CommandText = "SELECT COUNT(*) FROM jobs WHERE id = $id";
-                exists.Parameters.AddWithValue("$id", job.Id);
-                if ((long)(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! == 0) throw new JobNotFoundException(job.Id);
-                return false;
-            }
-        }
-        if (transition is not null) await InsertTransitionAsync(c, tx, transition, cancellationToken).ConfigureAwait(false);
-        await UpsertApprovalAsync(c, tx, job, cancellationToken).ConfigureAwait(false);
-        await InsertMessagesAsync(c, tx, messages, cancellationToken).ConfigureAwait(false);
-        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return true;
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        return await _writer.WriteAsync(SqliteWrite.Update(job, expectedVersion, transition, messages), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -233,14 +212,8 @@ public sealed partial class SqliteJobStore : IJobStore, INotificationOutbox
     public async Task<bool> TryAddUsageAsync(UsageRecord usage, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(usage);
-        using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "INSERT OR IGNORE INTO usage_records (job_id, account, owner, record) VALUES ($id, $account, $owner, $record)";
-        cmd.Parameters.AddWithValue("$id", usage.JobId);
-        cmd.Parameters.AddWithValue("$account", (object?)usage.Account ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("$owner", usage.User);
-        cmd.Parameters.AddWithValue("$record", JsonSerializer.Serialize(usage, CompGridJson.Options));
-        return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        return await _writer.WriteAsync(SqliteWrite.AddUsage(usage), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -251,50 +224,6 @@ public sealed partial class SqliteJobStore : IJobStore, INotificationOutbox
         cmd.CommandText = "SELECT record FROM usage_records WHERE job_id = $id";
         cmd.Parameters.AddWithValue("$id", jobId);
         return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string json ? Deserialize<UsageRecord>(json) : null;
-    }
-
-    private static void BindJob(SqliteCommand cmd, JobRecord job)
-    {
-        cmd.Parameters.AddWithValue("$id", job.Id);
-        cmd.Parameters.AddWithValue("$owner", job.Spec.Owner);
-        cmd.Parameters.AddWithValue("$account", (object?)job.Spec.Account ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("$state", job.State.ToString());
-        cmd.Parameters.AddWithValue("$backend", (object?)job.Backend ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("$bjid", (object?)job.BackendJobId ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("$submitted", job.SubmittedAt.ToUnixTimeMilliseconds());
-        cmd.Parameters.AddWithValue("$version", job.Version);
-        cmd.Parameters.AddWithValue("$record", JsonSerializer.Serialize(job, CompGridJson.Options));
-    }
-
-    private static async Task InsertTransitionAsync(SqliteConnection c, SqliteTransaction tx, JobTransition t, CancellationToken ct)
-    {
-        using var cmd = c.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = "INSERT INTO job_transitions (job_id, from_state, to_state, at, reason, actor) VALUES ($job, $from, $to, $at, $reason, $actor)";
-        cmd.Parameters.AddWithValue("$job", t.JobId);
-        cmd.Parameters.AddWithValue("$from", (object?)t.From?.ToString() ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("$to", t.To.ToString());
-        cmd.Parameters.AddWithValue("$at", t.At.ToString("O", CultureInfo.InvariantCulture));
-        cmd.Parameters.AddWithValue("$reason", (object?)t.Reason ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("$actor", (object?)t.Actor ?? DBNull.Value);
-        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-    }
-
-    private static async Task UpsertApprovalAsync(SqliteConnection c, SqliteTransaction tx, JobRecord job, CancellationToken ct)
-    {
-        if (job.Approval is not { } a) return;
-        using var cmd = c.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = """
-            INSERT INTO job_approvals (job_id, approved, decided_by, decided_at, reason) VALUES ($job, $approved, $by, $at, $reason)
-            ON CONFLICT (job_id) DO UPDATE SET approved = excluded.approved, decided_by = excluded.decided_by, decided_at = excluded.decided_at, reason = excluded.reason
-            """;
-        cmd.Parameters.AddWithValue("$job", job.Id);
-        cmd.Parameters.AddWithValue("$approved", a.Approved ? 1 : 0);
-        cmd.Parameters.AddWithValue("$by", a.By);
-        cmd.Parameters.AddWithValue("$at", a.At.ToString("O", CultureInfo.InvariantCulture));
-        cmd.Parameters.AddWithValue("$reason", (object?)a.Reason ?? DBNull.Value);
-        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
     private static T Deserialize<T>(string json) =>

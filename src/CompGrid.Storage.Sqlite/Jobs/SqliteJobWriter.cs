@@ -1,0 +1,278 @@
+using System.Globalization;
+using System.Text.Json;
+using CompGrid.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace CompGrid.Storage.Sqlite;
+
+/// <summary>What one group-committed write does.</summary>
+internal enum SqliteWriteKind
+{
+    Create,
+    Update,
+    Usage,
+    Messages,
+}
+
+/// <summary>
+/// One write for the writer, serialised by its caller (so the JSON work runs in parallel, outside the writer gate).
+/// A write's first statement is its guard (the insert of a new id, the update at the expected version): when the guard
+/// changes no row, nothing else of the write runs, so a refused write never stores half of itself.
+/// </summary>
+internal sealed class SqliteWrite : PendingWrite
+{
+    public required SqliteWriteKind Kind { get; init; }
+    public JobRecord? Job { get; init; }
+    public string? Json { get; init; }
+    public long ExpectedVersion { get; init; }
+    public JobTransition? Transition { get; init; }
+    public IReadOnlyList<OutboxMessage> Messages { get; init; } = [];
+    public IReadOnlyList<string> MessageJson { get; init; } = [];
+    public UsageRecord? Usage { get; init; }
+
+    public static SqliteWrite Create(JobRecord job, JobTransition transition) =>
+        new() { Kind = SqliteWriteKind.Create, Job = job, Json = JsonSerializer.Serialize(job, CompGridJson.Options), Transition = transition };
+
+    public static SqliteWrite Update(JobRecord job, long expectedVersion, JobTransition? transition, IReadOnlyList<OutboxMessage> messages) => new()
+    {
+        Kind = SqliteWriteKind.Update, Job = job, Json = JsonSerializer.Serialize(job, CompGridJson.Options), ExpectedVersion = expectedVersion,
+        Transition = transition, Messages = messages, MessageJson = SerializeAll(messages),
+    };
+
+    public static SqliteWrite AddUsage(UsageRecord usage) =>
+        new() { Kind = SqliteWriteKind.Usage, Usage = usage, Json = JsonSerializer.Serialize(usage, CompGridJson.Options) };
+
+    public static SqliteWrite Enqueue(IReadOnlyList<OutboxMessage> messages) =>
+        new() { Kind = SqliteWriteKind.Messages, Messages = messages, MessageJson = SerializeAll(messages) };
+
+    private static string[] SerializeAll(IReadOnlyList<OutboxMessage> messages) =>
+        messages.Select(m => JsonSerializer.Serialize(m.Notification, CompGridJson.Options)).ToArray();
+}
+
+/// <summary>
+/// The job store's single writer: one connection kept open with its statements prepared once, and a
+/// <see cref="GroupCommit{TWrite}"/> that commits every write waiting at that moment in one <c>BEGIN IMMEDIATE</c>
+/// transaction. Durability is the store's usual one (WAL, <c>synchronous=NORMAL</c>); what changes is that N
+/// concurrent submissions share one commit. Other processes on the same file still serialise on SQLite's write lock.
+/// </summary>
+internal sealed class SqliteJobWriter : IDisposable
+{
+    /// <summary>At most this many writes share one transaction (keeps the write lock held briefly).</summary>
+    internal const int MaxBatch = 512;
+
+    private readonly SqliteConnectionFactory _db;
+    private readonly GroupCommit<SqliteWrite> _commit;
+    private SqliteConnection? _connection;
+    private Statements? _sql;
+
+    public SqliteJobWriter(SqliteConnectionFactory db)
+    {
+        _db = db;
+        _commit = new GroupCommit<SqliteWrite>(FlushAsync, MaxBatch);
+    }
+
+    /// <summary>The transactions this writer ran.</summary>
+    public long Batches => _commit.Batches;
+
+    /// <summary>Queues a write and returns once it is durable (or refused, or its batch failed).</summary>
+    public Task<bool> WriteAsync(SqliteWrite write, CancellationToken cancellationToken) => _commit.WriteAsync(write, cancellationToken);
+
+    /// <summary>Holds the writer so the next writes commit as one batch (tests).</summary>
+    internal Task<IDisposable> PauseAsync() => _commit.PauseAsync();
+
+    private async Task FlushAsync(IReadOnlyList<SqliteWrite> batch)
+    {
+        if (_connection is null)
+        {
+            _connection = await _db.OpenAsync().ConfigureAwait(false);
+            _sql = new Statements(_connection);
+        }
+        var sql = _sql!;
+        using var tx = _connection.BeginTransaction(deferred: false);
+        sql.Enlist(tx);
+        try
+        {
+            foreach (var w in batch) Apply(sql, w);
+            tx.Commit();
+        }
+        catch
+        {
+            // A failed batch may have left the connection mid-transaction or broken: start the next one afresh.
+            try { tx.Rollback(); } catch (SqliteException) { } catch (InvalidOperationException) { }
+            Reset();
+            throw;
+        }
+    }
+
+    private static void Apply(Statements sql, SqliteWrite w)
+    {
+        switch (w.Kind)
+        {
+            case SqliteWriteKind.Create:
+                sql.BindJob(sql.InsertJob, w.Job!, w.Json!);
+                if (sql.InsertJob.ExecuteNonQuery() == 0)
+                {
+                    w.SetRejected(new CompGridException($"Job '{w.Job!.Id}' already exists.") { JobId = w.Job.Id, Operation = "create" });
+                    return;
+                }
+                sql.InsertTransition(w.Transition!);
+                sql.UpsertApproval(w.Job!);
+                w.SetOutcome(true);
+                return;
+            case SqliteWriteKind.Update:
+                sql.BindJob(sql.UpdateJob, w.Job!, w.Json!);
+                sql.UpdateJob.Parameters["$expected"].Value = w.ExpectedVersion;
+                if (sql.UpdateJob.ExecuteNonQuery() == 0)
+                {
+                    sql.Exists.Parameters["$id"].Value = w.Job!.Id;
+                    if ((long)sql.Exists.ExecuteScalar()! == 0) w.SetRejected(new JobNotFoundException(w.Job.Id));
+                    else w.SetOutcome(false);
+                    return;
+                }
+                if (w.Transition is not null) sql.InsertTransition(w.Transition);
+                sql.UpsertApproval(w.Job!);
+                sql.InsertMessages(w.Messages, w.MessageJson);
+                w.SetOutcome(true);
+                return;
+            case SqliteWriteKind.Usage:
+                var u = w.Usage!;
+                sql.InsertUsage.Parameters["$id"].Value = u.JobId;
+                sql.InsertUsage.Parameters["$account"].Value = (object?)u.Account ?? DBNull.Value;
+                sql.InsertUsage.Parameters["$owner"].Value = u.User;
+                sql.InsertUsage.Parameters["$record"].Value = w.Json!;
+                w.SetOutcome(sql.InsertUsage.ExecuteNonQuery() == 1);
+                return;
+            case SqliteWriteKind.Messages:
+                sql.InsertMessages(w.Messages, w.MessageJson);
+                w.SetOutcome(true);
+                return;
+        }
+    }
+
+    private void Reset()
+    {
+        _sql?.Dispose();
+        _connection?.Dispose();
+        _sql = null;
+        _connection = null;
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        Reset();
+        _commit.Dispose();
+    }
+
+    /// <summary>The writer's statements, prepared once on its connection; parameters are rebound per write.</summary>
+    private sealed class Statements : IDisposable
+    {
+        public readonly SqliteCommand InsertJob, UpdateJob, Exists, Transition, Approval, InsertUsage, Message;
+
+        public Statements(SqliteConnection c)
+        {
+            InsertJob = Make(c, """
+                INSERT INTO jobs (id, owner, account, state, backend, backend_job_id, submitted_at, version, record)
+                VALUES ($id, $owner, $account, $state, $backend, $bjid, $submitted, $version, $record) ON CONFLICT (id) DO NOTHING
+                """, "$id", "$owner", "$account", "$state", "$backend", "$bjid", "$submitted", "$version", "$record");
+            UpdateJob = Make(c, """
+                UPDATE jobs SET owner = $owner, account = $account, state = $state, backend = $backend, backend_job_id = $bjid,
+                    submitted_at = $submitted, version = $version, record = $record
+                WHERE id = $id AND version = $expected
+                """, "$id", "$owner", "$account", "$state", "$backend", "$bjid", "$submitted", "$version", "$record", "$expected");
+            Exists = Make(c, "SELECT COUNT(*) FROM jobs WHERE id = $id", "$id");
+            Transition = Make(c, "INSERT INTO job_transitions (job_id, from_state, to_state, at, reason, actor) VALUES ($job, $from, $to, $at, $reason, $actor)",
+                "$job", "$from", "$to", "$at", "$reason", "$actor");
+            Approval = Make(c, """
+                INSERT INTO job_approvals (job_id, approved, decided_by, decided_at, reason) VALUES ($job, $approved, $by, $at, $reason)
+                ON CONFLICT (job_id) DO UPDATE SET approved = excluded.approved, decided_by = excluded.decided_by, decided_at = excluded.decided_at, reason = excluded.reason
+                """, "$job", "$approved", "$by", "$at", "$reason");
+            InsertUsage = Make(c, "INSERT OR IGNORE INTO usage_records (job_id, account, owner, record) VALUES ($id, $account, $owner, $record)",
+                "$id", "$account", "$owner", "$record");
+            Message = Make(c, $"""
+                INSERT INTO notification_outbox ({SqliteJobStore.OutboxColumns})
+                VALUES ($id, $job, $notifier, $state, $attempts, $created, $next, $delivered, $error, $notification)
+                ON CONFLICT (id) DO NOTHING
+                """, "$id", "$job", "$notifier", "$state", "$attempts", "$created", "$next", "$delivered", "$error", "$notification");
+        }
+
+        private IEnumerable<SqliteCommand> All => [InsertJob, UpdateJob, Exists, Transition, Approval, InsertUsage, Message];
+
+        public void Enlist(SqliteTransaction tx)
+        {
+            foreach (var cmd in All) cmd.Transaction = tx;
+        }
+
+        public void BindJob(SqliteCommand cmd, JobRecord job, string json)
+        {
+            var p = cmd.Parameters;
+            p["$id"].Value = job.Id;
+            p["$owner"].Value = job.Spec.Owner;
+            p["$account"].Value = (object?)job.Spec.Account ?? DBNull.Value;
+            p["$state"].Value = job.State.ToString();
+            p["$backend"].Value = (object?)job.Backend ?? DBNull.Value;
+            p["$bjid"].Value = (object?)job.BackendJobId ?? DBNull.Value;
+            p["$submitted"].Value = job.SubmittedAt.ToUnixTimeMilliseconds();
+            p["$version"].Value = job.Version;
+            p["$record"].Value = json;
+        }
+
+        public void InsertTransition(JobTransition t)
+        {
+            var p = Transition.Parameters;
+            p["$job"].Value = t.JobId;
+            p["$from"].Value = (object?)t.From?.ToString() ?? DBNull.Value;
+            p["$to"].Value = t.To.ToString();
+            p["$at"].Value = t.At.ToString("O", CultureInfo.InvariantCulture);
+            p["$reason"].Value = (object?)t.Reason ?? DBNull.Value;
+            p["$actor"].Value = (object?)t.Actor ?? DBNull.Value;
+            Transition.ExecuteNonQuery();
+        }
+
+        public void UpsertApproval(JobRecord job)
+        {
+            if (job.Approval is not { } a) return;
+            var p = Approval.Parameters;
+            p["$job"].Value = job.Id;
+            p["$approved"].Value = a.Approved ? 1 : 0;
+            p["$by"].Value = a.By;
+            p["$at"].Value = a.At.ToString("O", CultureInfo.InvariantCulture);
+            p["$reason"].Value = (object?)a.Reason ?? DBNull.Value;
+            Approval.ExecuteNonQuery();
+        }
+
+        public void InsertMessages(IReadOnlyList<OutboxMessage> messages, IReadOnlyList<string> json)
+        {
+            var p = Message.Parameters;
+            for (int i = 0; i < messages.Count; i++)
+            {
+                var m = messages[i];
+                p["$id"].Value = m.Id;
+                p["$job"].Value = m.JobId;
+                p["$notifier"].Value = m.Notifier;
+                p["$state"].Value = m.State.ToString();
+                p["$attempts"].Value = m.Attempts;
+                p["$created"].Value = m.CreatedAt.UtcTicks;
+                p["$next"].Value = m.NextAttemptAt.UtcTicks;
+                p["$delivered"].Value = (object?)m.DeliveredAt?.UtcTicks ?? DBNull.Value;
+                p["$error"].Value = (object?)m.LastError ?? DBNull.Value;
+                p["$notification"].Value = json[i];
+                Message.ExecuteNonQuery();
+            }
+        }
+
+        private static SqliteCommand Make(SqliteConnection c, string text, params string[] parameters)
+        {
+            var cmd = c.CreateCommand();
+            cmd.CommandText = text;
+            foreach (string name in parameters) cmd.Parameters.Add(new SqliteParameter { ParameterName = name, Value = DBNull.Value });
+            cmd.Prepare();
+            return cmd;
+        }
+
+        public void Dispose()
+        {
+            foreach (var cmd in All) cmd.Dispose();
+        }
+    }
+}

@@ -9,17 +9,15 @@ namespace CompGrid.Storage.PostgreSql;
 // notifications commit together; claims use FOR UPDATE SKIP LOCKED, so several instances drain one outbox safely.
 public sealed partial class PostgreSqlJobStore
 {
-    private const string OutboxColumns = "id, job_id, notifier, state, attempts, created_at, next_attempt_at, delivered_at, last_error, notification";
+    internal const string OutboxColumns = "id, job_id, notifier, state, attempts, created_at, next_attempt_at, delivered_at, last_error, notification";
 
     /// <inheritdoc/>
     public async Task EnqueueAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messages);
         if (messages.Count == 0) return;
-        using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        using var tx = await c.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await InsertMessagesAsync(c, tx, messages, cancellationToken).ConfigureAwait(false);
-        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        await _writer.WriteAsync(JobWrite.Enqueue(messages), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -90,28 +88,6 @@ public sealed partial class PostgreSqlJobStore
         cmd.Parameters.AddWithValue((long)limit);
         using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await r.ReadAsync(cancellationToken).ConfigureAwait(false)) yield return ReadMessage(r, 0);
-    }
-
-    private async Task InsertMessagesAsync(NpgsqlConnection c, NpgsqlTransaction tx, IReadOnlyList<OutboxMessage> messages, CancellationToken ct)
-    {
-        foreach (var m in messages)
-        {
-            using var cmd = new NpgsqlCommand($"""
-                INSERT INTO {_s}.notification_outbox ({OutboxColumns})
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING
-                """, c, tx);
-            cmd.Parameters.AddWithValue(m.Id);
-            cmd.Parameters.AddWithValue(m.JobId);
-            cmd.Parameters.AddWithValue(m.Notifier);
-            cmd.Parameters.AddWithValue(m.State.ToString());
-            cmd.Parameters.AddWithValue(m.Attempts);
-            cmd.Parameters.AddWithValue(m.CreatedAt.ToUniversalTime());
-            cmd.Parameters.AddWithValue(m.NextAttemptAt.ToUniversalTime());
-            cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)m.DeliveredAt?.ToUniversalTime() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)m.LastError ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-            cmd.Parameters.AddWithValue(JsonSerializer.Serialize(m.Notification, CompGridJson.Options));
-            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        }
     }
 
     private static OutboxMessage ReadMessage(NpgsqlDataReader r, int o) => new()

@@ -9,7 +9,9 @@ namespace CompGrid.Storage.PostgreSql;
 /// <summary>
 /// The job store on PostgreSQL: jobs (a JSON document plus indexed columns), transition history, usage records and
 /// the notification outbox (in <c>PostgreSqlJobStore.Outbox.cs</c>). Updates use optimistic concurrency on
-/// <see cref="JobRecord.Version"/>, so several instances can share the store.
+/// <see cref="JobRecord.Version"/>, so several instances can share the store. Writes are group-committed
+/// (<c>PostgreSqlJobWriter</c>): concurrent submissions and transitions share a transaction, each call returning once
+/// its write is durable.
 /// </summary>
 public sealed partial class PostgreSqlJobStore : IJobStore, INotificationOutbox
 {
@@ -66,6 +68,7 @@ public sealed partial class PostgreSqlJobStore : IJobStore, INotificationOutbox
 
     private readonly NpgsqlDataSource _db;
     private readonly string _s;
+    private readonly PostgreSqlJobWriter _writer;
     private int _initialized;
 
     /// <summary>A store over <paramref name="dataSource"/> in <paramref name="schema"/> (created if missing).</summary>
@@ -75,6 +78,7 @@ public sealed partial class PostgreSqlJobStore : IJobStore, INotificationOutbox
         new PostgreSqlStoreOptions { ConnectionString = "-", Schema = schema }.ThrowIfInvalid();
         _db = dataSource;
         _s = schema;
+        _writer = new PostgreSqlJobWriter(dataSource, schema);
     }
 
     /// <inheritdoc/>
@@ -84,30 +88,31 @@ public sealed partial class PostgreSqlJobStore : IJobStore, INotificationOutbox
         Volatile.Write(ref _initialized, 1);
     }
 
-    private async Task<NpgsqlConnection> OpenAsync(CancellationToken ct)
+    /// <summary>The transactions the group-committing writer has run.</summary>
+    internal long WriteBatches => _writer.Batches;
+
+    /// <summary>Holds the writer so that the next writes commit as one batch when the result is disposed (tests).</summary>
+    internal Task<IDisposable> PauseWritesAsync() => _writer.PauseAsync();
+
+    private async ValueTask EnsureInitializedAsync(CancellationToken ct)
     {
         if (Volatile.Read(ref _initialized) == 0) await InitializeAsync(ct).ConfigureAwait(false);
+    }
+
+    private async Task<NpgsqlConnection> OpenAsync(CancellationToken ct)
+    {
+        await EnsureInitializedAsync(ct).ConfigureAwait(false);
         return await _db.OpenConnectionAsync(ct).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
+    /// <remarks>Group-committed: concurrent calls share one transaction; each returns once its job is durable.</remarks>
     public async Task CreateAsync(JobRecord job, JobTransition transition, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(transition);
-        using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        using var tx = await c.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        using (var cmd = new NpgsqlCommand($"""
-            INSERT INTO {_s}.jobs (id, owner, account, state, backend, backend_job_id, submitted_at, version, record)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING
-            """, c, tx))
-        {
-            BindJob(cmd, job);
-            if (await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
-                throw new CompGridException($"Job '{job.Id}' already exists.") { JobId = job.Id, Operation = "create" };
-        }
-        await InsertTransitionAsync(c, tx, transition, cancellationToken).ConfigureAwait(false);
-        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        await _writer.WriteAsync(JobWrite.Create(job, transition), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -115,31 +120,13 @@ public sealed partial class PostgreSqlJobStore : IJobStore, INotificationOutbox
         TryUpdateWithMessagesAsync(job, expectedVersion, transition, [], cancellationToken);
 
     /// <inheritdoc/>
+    /// <remarks>Group-committed like <see cref="CreateAsync"/>.</remarks>
     public async Task<bool> TryUpdateWithMessagesAsync(JobRecord job, long expectedVersion, JobTransition? transition, IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(messages);
-        using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        using var tx = await c.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        using (var cmd = new NpgsqlCommand($"""
-            UPDATE {_s}.jobs SET owner = $2, account = $3, state = $4, backend = $5, backend_job_id = $6, submitted_at = $7, version = $8, record = $9
-            WHERE id = $1 AND version = $10
-            """, c, tx))
-        {
-            BindJob(cmd, job);
-            cmd.Parameters.AddWithValue(expectedVersion);
-            if (await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
-            {
-                using var exists = new NpgsqlCommand($"SELECT 1 FROM {_s}.jobs WHERE id = $1", c, tx);
-                exists.Parameters.AddWithValue(job.Id);
-                if (await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null) throw new JobNotFoundException(job.Id);
-                return false;
-            }
-        }
-        if (transition is not null) await InsertTransitionAsync(c, tx, transition, cancellationToken).ConfigureAwait(false);
-        await InsertMessagesAsync(c, tx, messages, cancellationToken).ConfigureAwait(false);
-        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return true;
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        return await _writer.WriteAsync(JobWrite.Update(job, expectedVersion, transition, messages), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -193,13 +180,8 @@ public sealed partial class PostgreSqlJobStore : IJobStore, INotificationOutbox
     public async Task<bool> TryAddUsageAsync(UsageRecord usage, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(usage);
-        using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        using var cmd = new NpgsqlCommand($"INSERT INTO {_s}.usage_records (job_id, account, owner, record) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", c);
-        cmd.Parameters.AddWithValue(usage.JobId);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)usage.Account ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        cmd.Parameters.AddWithValue(usage.User);
-        cmd.Parameters.AddWithValue(JsonSerializer.Serialize(usage, CompGridJson.Options));
-        return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
+        return await _writer.WriteAsync(JobWrite.AddUsage(usage), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -209,28 +191,6 @@ public sealed partial class PostgreSqlJobStore : IJobStore, INotificationOutbox
         using var cmd = new NpgsqlCommand($"SELECT record FROM {_s}.usage_records WHERE job_id = $1", c);
         cmd.Parameters.AddWithValue(jobId);
         return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string json ? Deserialize<UsageRecord>(json) : null;
-    }
-
-    private static void BindJob(NpgsqlCommand cmd, JobRecord job)
-    {
-        cmd.Parameters.AddWithValue(job.Id);
-        cmd.Parameters.AddWithValue(job.Spec.Owner);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)job.Spec.Account ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        cmd.Parameters.AddWithValue(job.State.ToString());
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)job.Backend ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)job.BackendJobId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        cmd.Parameters.AddWithValue(job.SubmittedAt.ToUniversalTime());
-        cmd.Parameters.AddWithValue(job.Version);
-        cmd.Parameters.AddWithValue(JsonSerializer.Serialize(job, CompGridJson.Options));
-    }
-
-    private async Task InsertTransitionAsync(NpgsqlConnection c, NpgsqlTransaction tx, JobTransition t, CancellationToken ct)
-    {
-        using var cmd = new NpgsqlCommand($"INSERT INTO {_s}.job_transitions (job_id, to_state, record) VALUES ($1, $2, $3)", c, tx);
-        cmd.Parameters.AddWithValue(t.JobId);
-        cmd.Parameters.AddWithValue(t.To.ToString());
-        cmd.Parameters.AddWithValue(JsonSerializer.Serialize(t, CompGridJson.Options));
-        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
     private static T Deserialize<T>(string json) =>

@@ -17,7 +17,7 @@ public sealed partial class SqliteJobStore
         ArgumentNullException.ThrowIfNull(messages);
         if (messages.Count == 0) return;
         await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
-        await _writer.WriteAsync(SqliteWrite.Enqueue(messages), cancellationToken).ConfigureAwait(false);
+        await _writer.WriteAsync(JobWrite.Enqueue(messages), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>

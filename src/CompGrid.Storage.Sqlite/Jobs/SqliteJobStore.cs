@@ -127,7 +127,7 @@ public sealed partial class SqliteJobStore : IJobStore, INotificationOutbox, IDi
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(transition);
         await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
-        await _writer.WriteAsync(SqliteWrite.Create(job, transition), cancellationToken).ConfigureAwait(false);
+        await _writer.WriteAsync(JobWrite.Create(job, transition), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -141,7 +141,7 @@ public sealed partial class SqliteJobStore : IJobStore, INotificationOutbox, IDi
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(messages);
         await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
-        return await _writer.WriteAsync(SqliteWrite.Update(job, expectedVersion, transition, messages), cancellationToken).ConfigureAwait(false);
+        return await _writer.WriteAsync(JobWrite.Update(job, expectedVersion, transition, messages), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -213,7 +213,7 @@ public sealed partial class SqliteJobStore : IJobStore, INotificationOutbox, IDi
     {
         ArgumentNullException.ThrowIfNull(usage);
         await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
-        return await _writer.WriteAsync(SqliteWrite.AddUsage(usage), cancellationToken).ConfigureAwait(false);
+        return await _writer.WriteAsync(JobWrite.AddUsage(usage), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>

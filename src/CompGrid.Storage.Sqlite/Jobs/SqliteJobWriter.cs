@@ -1,53 +1,7 @@
 using System.Globalization;
-using System.Text.Json;
-using CompGrid.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace CompGrid.Storage.Sqlite;
-
-/// <summary>What one group-committed write does.</summary>
-internal enum SqliteWriteKind
-{
-    Create,
-    Update,
-    Usage,
-    Messages,
-}
-
-/// <summary>
-/// One write for the writer, serialised by its caller (so the JSON work runs in parallel, outside the writer gate).
-/// A write's first statement is its guard (the insert of a new id, the update at the expected version): when the guard
-/// changes no row, nothing else of the write runs, so a refused write never stores half of itself.
-/// </summary>
-internal sealed class SqliteWrite : PendingWrite
-{
-    public required SqliteWriteKind Kind { get; init; }
-    public JobRecord? Job { get; init; }
-    public string? Json { get; init; }
-    public long ExpectedVersion { get; init; }
-    public JobTransition? Transition { get; init; }
-    public IReadOnlyList<OutboxMessage> Messages { get; init; } = [];
-    public IReadOnlyList<string> MessageJson { get; init; } = [];
-    public UsageRecord? Usage { get; init; }
-
-    public static SqliteWrite Create(JobRecord job, JobTransition transition) =>
-        new() { Kind = SqliteWriteKind.Create, Job = job, Json = JsonSerializer.Serialize(job, CompGridJson.Options), Transition = transition };
-
-    public static SqliteWrite Update(JobRecord job, long expectedVersion, JobTransition? transition, IReadOnlyList<OutboxMessage> messages) => new()
-    {
-        Kind = SqliteWriteKind.Update, Job = job, Json = JsonSerializer.Serialize(job, CompGridJson.Options), ExpectedVersion = expectedVersion,
-        Transition = transition, Messages = messages, MessageJson = SerializeAll(messages),
-    };
-
-    public static SqliteWrite AddUsage(UsageRecord usage) =>
-        new() { Kind = SqliteWriteKind.Usage, Usage = usage, Json = JsonSerializer.Serialize(usage, CompGridJson.Options) };
-
-    public static SqliteWrite Enqueue(IReadOnlyList<OutboxMessage> messages) =>
-        new() { Kind = SqliteWriteKind.Messages, Messages = messages, MessageJson = SerializeAll(messages) };
-
-    private static string[] SerializeAll(IReadOnlyList<OutboxMessage> messages) =>
-        messages.Select(m => JsonSerializer.Serialize(m.Notification, CompGridJson.Options)).ToArray();
-}
 
 /// <summary>
 /// The job store's single writer: one connection kept open with its statements prepared once, and a
@@ -61,26 +15,26 @@ internal sealed class SqliteJobWriter : IDisposable
     internal const int MaxBatch = 512;
 
     private readonly SqliteConnectionFactory _db;
-    private readonly GroupCommit<SqliteWrite> _commit;
+    private readonly GroupCommit<JobWrite> _commit;
     private SqliteConnection? _connection;
     private Statements? _sql;
 
     public SqliteJobWriter(SqliteConnectionFactory db)
     {
         _db = db;
-        _commit = new GroupCommit<SqliteWrite>(FlushAsync, MaxBatch);
+        _commit = new GroupCommit<JobWrite>(FlushAsync, MaxBatch);
     }
 
     /// <summary>The transactions this writer ran.</summary>
     public long Batches => _commit.Batches;
 
     /// <summary>Queues a write and returns once it is durable (or refused, or its batch failed).</summary>
-    public Task<bool> WriteAsync(SqliteWrite write, CancellationToken cancellationToken) => _commit.WriteAsync(write, cancellationToken);
+    public Task<bool> WriteAsync(JobWrite write, CancellationToken cancellationToken) => _commit.WriteAsync(write, cancellationToken);
 
     /// <summary>Holds the writer so the next writes commit as one batch (tests).</summary>
     internal Task<IDisposable> PauseAsync() => _commit.PauseAsync();
 
-    private async Task FlushAsync(IReadOnlyList<SqliteWrite> batch)
+    private async Task FlushAsync(IReadOnlyList<JobWrite> batch)
     {
         if (_connection is null)
         {
@@ -104,11 +58,11 @@ internal sealed class SqliteJobWriter : IDisposable
         }
     }
 
-    private static void Apply(Statements sql, SqliteWrite w)
+    private static void Apply(Statements sql, JobWrite w)
     {
         switch (w.Kind)
         {
-            case SqliteWriteKind.Create:
+            case JobWriteKind.Create:
                 sql.BindJob(sql.InsertJob, w.Job!, w.Json!);
                 if (sql.InsertJob.ExecuteNonQuery() == 0)
                 {
@@ -119,7 +73,7 @@ internal sealed class SqliteJobWriter : IDisposable
                 sql.UpsertApproval(w.Job!);
                 w.SetOutcome(true);
                 return;
-            case SqliteWriteKind.Update:
+            case JobWriteKind.Update:
                 sql.BindJob(sql.UpdateJob, w.Job!, w.Json!);
                 sql.UpdateJob.Parameters["$expected"].Value = w.ExpectedVersion;
                 if (sql.UpdateJob.ExecuteNonQuery() == 0)
@@ -134,7 +88,7 @@ internal sealed class SqliteJobWriter : IDisposable
                 sql.InsertMessages(w.Messages, w.MessageJson);
                 w.SetOutcome(true);
                 return;
-            case SqliteWriteKind.Usage:
+            case JobWriteKind.Usage:
                 var u = w.Usage!;
                 sql.InsertUsage.Parameters["$id"].Value = u.JobId;
                 sql.InsertUsage.Parameters["$account"].Value = (object?)u.Account ?? DBNull.Value;
@@ -142,7 +96,7 @@ internal sealed class SqliteJobWriter : IDisposable
                 sql.InsertUsage.Parameters["$record"].Value = w.Json!;
                 w.SetOutcome(sql.InsertUsage.ExecuteNonQuery() == 1);
                 return;
-            case SqliteWriteKind.Messages:
+            case JobWriteKind.Messages:
                 sql.InsertMessages(w.Messages, w.MessageJson);
                 w.SetOutcome(true);
                 return;

@@ -52,3 +52,18 @@ public static class QuickScheduling
         QuickHarness.Time("naive order 100k", f.SetupNaive, f.NaiveOrder, 1);
     }
 }
+
+public static class QuickSubmit
+{
+    public static void Run()
+    {
+        var b = new SubmitBenchmarks();
+        foreach (int n in new[] { 1, 8 })
+        {
+            b.Submitters = n;
+            QuickHarness.Time($"store submits, {n} submitter(s)", b.SetupStore, b.StoreSubmits, SubmitBenchmarks.JobsPerInvoke);
+            QuickHarness.Time($"engine submits, {n} submitter(s)", b.SetupEngine, b.EngineSubmits, SubmitBenchmarks.JobsPerInvoke);
+        }
+        b.Cleanup();
+    }
+}

@@ -136,8 +136,13 @@ public static class Portal
         n.Jobs.Add(j.Id);
     }
 
-    public static long Score(PortalNode n, PortalJob j) =>
-        n.Capacity.Where(c => c.Value > 0).Sum(c => (n.Free[c.Key] - j.Request[c.Key]) * 1_000_000 / c.Value);
+    // Best fit's packing rule (ClusterSnapshot.PackScore) the way a portal would write it.
+    public static long Score(PortalNode n, PortalJob j)
+    {
+        long Left(string r) => n.Capacity[r] > 0 ? (n.Free[r] - j.Request[r]) * 1_000_000 / n.Capacity[r] : 0;
+        bool empty = n.Capacity.All(c => n.Free[c.Key] == c.Value);
+        return Left("cpu") + Left("mem") + Left("gpu") + Math.Abs(Left("cpu") - Left("mem")) + (empty ? 4_000_000 : 0);
+    }
 
     public static PortalNode? FirstFit(List<PortalNode> nodes, PortalJob j) => nodes.FirstOrDefault(n => Fits(n, j));
 

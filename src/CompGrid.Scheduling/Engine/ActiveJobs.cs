@@ -5,12 +5,14 @@ namespace CompGrid;
 /// place that writes job records: every change is persisted with an optimistic version check before the cache shows
 /// it. Also the engine's one lock (<see cref="LockAsync"/>): the loop, reconciliation and the client commands hold it
 /// while they read or change jobs. With several engine instances on one store the store is the truth, and the cache is
-/// refreshed from it each cycle.
+/// refreshed from it each cycle. New jobs are stored without the lock (the store group-commits concurrent
+/// submissions) and reach the cache through a lock-free arrivals queue that the lock holder drains first.
 /// </summary>
 internal sealed class ActiveJobs(IJobStore store, TimeProvider time, bool shared) : IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, JobRecord> _active = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentQueue<JobRecord> _arrivals = new();
 
     /// <summary>Takes the engine lock; dispose the result to release it.</summary>
     public async Task<Releaser> LockAsync(CancellationToken ct)
@@ -20,29 +22,50 @@ internal sealed class ActiveJobs(IJobStore store, TimeProvider time, bool shared
     }
 
     /// <summary>The cached jobs matching <paramref name="predicate"/>, copied (safe to change the cache while iterating).</summary>
-    public List<JobRecord> Where(Func<JobRecord, bool> predicate) => _active.Values.Where(predicate).ToList();
+    public List<JobRecord> Where(Func<JobRecord, bool> predicate)
+    {
+        DrainArrivals();
+        return _active.Values.Where(predicate).ToList();
+    }
 
     /// <summary>The cached job, when the engine still works on it.</summary>
-    public bool TryGet(string jobId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out JobRecord? job) => _active.TryGetValue(jobId, out job);
+    public bool TryGet(string jobId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out JobRecord? job)
+    {
+        DrainArrivals();
+        return _active.TryGetValue(jobId, out job);
+    }
 
     /// <summary>The job from the cache (one instance) or from the store (several instances: the store is the truth).</summary>
     public async Task<JobRecord> LoadAsync(string jobId, CancellationToken ct)
     {
+        DrainArrivals();
         if (!shared && _active.TryGetValue(jobId, out var job)) return job;
         return await store.GetAsync(jobId, ct).ConfigureAwait(false) ?? throw new JobNotFoundException(jobId);
     }
 
-    /// <summary>Stores a new job with its first transition, then caches it.</summary>
+    /// <summary>
+    /// Stores a new job with its first transition, then queues it for the cache. Needs no lock: concurrent submissions
+    /// reach the store together and share its commits.
+    /// </summary>
     public async Task CreateAsync(JobRecord job, JobTransition transition, CancellationToken ct)
     {
         await store.CreateAsync(job, transition, ct).ConfigureAwait(false);
-        _active[job.Id] = job;
+        _arrivals.Enqueue(job);
+    }
+
+    // Under the lock: a stored job joins the cache unless a newer version of it is there already (a refresh from the
+    // store, with several instances, may have brought it first).
+    private void DrainArrivals()
+    {
+        while (_arrivals.TryDequeue(out var job))
+            if (!_active.TryGetValue(job.Id, out var cached) || cached.Version < job.Version) _active[job.Id] = job;
     }
 
     /// <summary>Replaces the cache with the store's active jobs (after a start or a change of leader).</summary>
     public async Task ReloadAsync(CancellationToken ct)
     {
         _active.Clear();
+        DrainArrivals();
         await foreach (var job in store.QueryAsync(JobQuery.Active, ct).ConfigureAwait(false)) _active[job.Id] = job;
     }
 
@@ -52,6 +75,7 @@ internal sealed class ActiveJobs(IJobStore store, TimeProvider time, bool shared
     /// </summary>
     public async Task RefreshAsync(CancellationToken ct)
     {
+        DrainArrivals();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         await foreach (var job in store.QueryAsync(JobQuery.Active, ct).ConfigureAwait(false))
         {
@@ -63,10 +87,18 @@ internal sealed class ActiveJobs(IJobStore store, TimeProvider time, bool shared
     }
 
     /// <summary>Stops working on a job (its usage is being delivered).</summary>
-    public void Forget(string jobId) => _active.Remove(jobId);
+    public void Forget(string jobId)
+    {
+        DrainArrivals();
+        _active.Remove(jobId);
+    }
 
     /// <summary>Keeps a job whose usage could not be delivered, so the next cycle tries again.</summary>
-    public void Retain(JobRecord job) => _active[job.Id] = job;
+    public void Retain(JobRecord job)
+    {
+        DrainArrivals();
+        _active[job.Id] = job;
+    }
 
     /// <summary>Persists a change that is not a state transition.</summary>
     public Task<JobRecord> UpdateAsync(JobRecord job, Func<JobRecord, JobRecord> change, CancellationToken ct) => SaveAsync(job, change, null, ct);
@@ -88,6 +120,7 @@ internal sealed class ActiveJobs(IJobStore store, TimeProvider time, bool shared
 
     private async Task<JobRecord> SaveAsync(JobRecord job, Func<JobRecord, JobRecord> change, JobTransition? transition, CancellationToken ct)
     {
+        DrainArrivals();
         var next = change(job) with { Version = job.Version + 1 };
         if (!await store.TryUpdateAsync(next, job.Version, transition, ct).ConfigureAwait(false))
         {

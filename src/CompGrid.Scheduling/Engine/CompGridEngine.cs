@@ -140,8 +140,7 @@ public sealed class CompGridEngine : ICompGridClient, IAsyncDisposable
         var job = admitted.Job;
         try
         {
-            using (await _jobs.LockAsync(cancellationToken).ConfigureAwait(false))
-                await _jobs.CreateAsync(job, admitted.Transition, cancellationToken).ConfigureAwait(false);
+            await _jobs.CreateAsync(job, admitted.Transition, cancellationToken).ConfigureAwait(false);
         }
         catch
         {

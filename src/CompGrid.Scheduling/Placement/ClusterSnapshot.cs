@@ -349,7 +349,7 @@ public sealed class ClusterSnapshot
 
     /// <summary>
     /// Best fit (<paramref name="spread"/> false: least capacity left after placing, as in bin packing) or spread
-    /// (<paramref name="spread"/> true: most capacity left). The score of a node is <see cref="LeftoverScore"/>;
+    /// (<paramref name="spread"/> true: most capacity left). Best fit scores a node with <see cref="PackingScore"/>, spread with <see cref="LeftoverScore"/>;
     /// ties go to the lowest node index. Gangs get the <see cref="PlacementRequest.Nodes"/> best nodes (all or nothing).
     /// </summary>
     public bool TryFindBestFit(in PlacementRequest request, Span<int> chosen, bool spread = false, bool avoidGpuNodes = false)
@@ -369,12 +369,43 @@ public sealed class ClusterSnapshot
     }
 
     /// <summary>
-    /// The best-fit score of placing one node's share of <paramref name="request"/> on <paramref name="node"/>: the
+    /// The spread score of placing one node's share of <paramref name="request"/> on <paramref name="node"/>: the
     /// capacity left afterwards, each resource as a fraction of the node's capacity scaled to 1,000,000 and summed
-    /// (CPU + memory + GPUs). Lower is a tighter fit. Integer arithmetic, so every implementation agrees exactly.
+    /// (CPU + memory + GPUs). Higher leaves more room. Integer arithmetic, so every implementation agrees exactly.
     /// </summary>
     public long LeftoverScore(int node, in PlacementRequest request) =>
         Score(_capCpus[node], _capMem[node], _capGpus[node], _freeCpus[node], _freeMem[node], _freeGpus[node], request);
+
+    /// <summary>
+    /// The best-fit (packing) score of placing one node's share of <paramref name="request"/> on <paramref name="node"/>;
+    /// lower packs tighter. See <see cref="PackScore"/> for the rule.
+    /// </summary>
+    internal long PackingScore(int node, in PlacementRequest request) =>
+        PackScore(_capCpus[node], _capMem[node], _capGpus[node], _freeCpus[node], _freeMem[node], _freeGpus[node], request);
+
+    /// <summary>The penalty of opening an empty node: larger than any score of a node already in use.</summary>
+    internal const long OpenPenalty = 4 * ScoreScale;
+
+    /// <summary>
+    /// The packing rule of best fit, normalised to each node's capacity: with <c>c</c>, <c>m</c>, <c>g</c> the CPU,
+    /// memory and GPUs the node would have left, each as a fraction of that node's capacity (0 … 1,000,000; a resource
+    /// the node lacks counts 0), the score is <c>c + m + g + |c − m|</c>, plus <see cref="OpenPenalty"/> when the node is
+    /// empty now. So a node already in use always wins over opening an empty one (no more nodes than needed); among
+    /// used nodes the tightest wins, and the <c>|c − m|</c> term prefers nodes whose CPU and memory run out together
+    /// rather than leaving cores stranded without memory (or memory without cores); GPUs left on a GPU node count
+    /// against it, so CPU-only jobs fill CPU nodes first. Every term is at least 0 and the CPU term alone is a lower
+    /// bound, which the bucketed search uses to stop early.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static long PackScore(int capCpu, long capMem, int capGpu, int freeCpu, long freeMem, int freeGpu, in PlacementRequest r)
+    {
+        long c = capCpu > 0 ? (freeCpu - (long)r.Cpus) * ScoreScale / capCpu : 0;
+        long m = capMem > 0 ? (freeMem - r.MemoryMiB) * ScoreScale / capMem : 0;
+        long g = capGpu > 0 ? (freeGpu - (long)r.Gpus) * ScoreScale / capGpu : 0;
+        long s = c + m + g + Math.Abs(c - m);
+        if (freeCpu == capCpu && freeMem == capMem && freeGpu == capGpu) s += OpenPenalty;
+        return s;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static long Score(int capCpu, long capMem, int capGpu, int freeCpu, long freeMem, int freeGpu, in PlacementRequest r)
@@ -396,8 +427,7 @@ public sealed class ClusterSnapshot
             int n = _index.Scan(this, r, at, avoidGpu);
             if (n < 0) break;
             at = n + 1;
-            long s = LeftoverScore(n, r);
-            if (spread) s = -s;
+            long s = spread ? -LeftoverScore(n, r) : PackingScore(n, r);
             if (best < 0 || s < bestScore) { best = n; bestScore = s; }
         }
         return best;
@@ -415,8 +445,7 @@ public sealed class ClusterSnapshot
             int n = _index.Scan(this, r, at, avoidGpu);
             if (n < 0) break;
             at = n + 1;
-            long s = LeftoverScore(n, r);
-            if (spread) s = -s;
+            long s = spread ? -LeftoverScore(n, r) : PackingScore(n, r);
             if (have == need && s >= scores[need - 1]) continue; // indexes ascend, so equal scores lose
             int pos = have < need ? have++ : need - 1;
             while (pos > 0 && scores[pos - 1] > s) { scores[pos] = scores[pos - 1]; chosen[pos] = chosen[pos - 1]; pos--; }

@@ -21,9 +21,10 @@ internal sealed class FirstFitPlacementPolicy : IPlacementPolicy
 }
 
 /// <summary>
-/// Best fit (bin packing): the node with the least capacity left after placing the job, counting CPU, memory and GPUs
-/// each as a fraction of the node's capacity (<see cref="ClusterSnapshot.LeftoverScore"/>); ties go to the lowest
-/// index. Keeps large holes open for large jobs. Registered as <c>best-fit</c>.
+/// Best fit (bin packing): a node already in use before an empty one, and among those the node left tightest after
+/// placing the job, counting CPU, memory and GPUs each as a fraction of the node's capacity and penalising CPU and
+/// memory left out of balance (<see cref="ClusterSnapshot.PackScore"/>); ties go to the lowest index. Uses few nodes,
+/// strands little and keeps empty nodes whole for large jobs. Registered as <c>best-fit</c>.
 /// </summary>
 internal sealed class BestFitPlacementPolicy : IPlacementPolicy
 {

@@ -97,8 +97,9 @@ internal sealed class StateBuckets
     }
 
     /// <summary>
-    /// The best single node for a request without feature constraints: the lowest <see cref="ClusterSnapshot.LeftoverScore"/>
-    /// (or the highest, with <paramref name="spread"/>), ties to the lowest index; -1 when none fits.
+    /// The best single node for a request without feature constraints: the lowest <see cref="ClusterSnapshot.PackingScore"/>
+    /// (or, with <paramref name="spread"/>, the highest <see cref="ClusterSnapshot.LeftoverScore"/>), ties to the lowest
+    /// index; -1 when none fits.
     /// </summary>
     public int BestSingle(ClusterSnapshot s, in PlacementRequest r, bool spread, bool avoidGpu)
     {
@@ -128,8 +129,9 @@ internal sealed class StateBuckets
                     ref readonly BucketKey key = ref _bucketKeys[b];
                     if ((key.Flags & 1) == 0 || (r.Exclusive && (key.Flags & 2) == 0)) continue;
                     if (key.FreeMem < r.MemoryMiB || key.FreeGpus < r.Gpus) continue;
-                    long score = ClusterSnapshot.Score(c.CapCpus, c.CapMem, c.CapGpus, key.FreeCpus, key.FreeMem, key.FreeGpus, r);
-                    if (spread) score = -score;
+                    long score = spread
+                        ? -ClusterSnapshot.Score(c.CapCpus, c.CapMem, c.CapGpus, key.FreeCpus, key.FreeMem, key.FreeGpus, r)
+                        : ClusterSnapshot.PackScore(c.CapCpus, c.CapMem, c.CapGpus, key.FreeCpus, key.FreeMem, key.FreeGpus, r);
                     if (best >= 0 && score > bestScore) continue;
                     int n = BucketMin(b);
                     if (best < 0 || score < bestScore || n < best) { best = n; bestScore = score; }

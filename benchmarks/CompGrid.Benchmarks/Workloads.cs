@@ -141,7 +141,7 @@ public static class Portal
     {
         long Left(string r) => n.Capacity[r] > 0 ? (n.Free[r] - j.Request[r]) * 1_000_000 / n.Capacity[r] : 0;
         bool empty = n.Capacity.All(c => n.Free[c.Key] == c.Value);
-        return Left("cpu") + Left("mem") + Left("gpu") + Math.Abs(Left("cpu") - Left("mem")) + (empty ? 4_000_000 : 0);
+        return empty ? 4_000_000 + Left("gpu") + (2_000_000 - Left("cpu") - Left("mem")) : Left("cpu") + Left("mem") + Left("gpu") + Math.Abs(Left("cpu") - Left("mem"));
     }
 
     public static PortalNode? FirstFit(List<PortalNode> nodes, PortalJob j) => nodes.FirstOrDefault(n => Fits(n, j));

@@ -389,12 +389,13 @@ public sealed class ClusterSnapshot
     /// <summary>
     /// The packing rule of best fit, normalised to each node's capacity: with <c>c</c>, <c>m</c>, <c>g</c> the CPU,
     /// memory and GPUs the node would have left, each as a fraction of that node's capacity (0 … 1,000,000; a resource
-    /// the node lacks counts 0), the score is <c>c + m + g + |c − m|</c>, plus <see cref="OpenPenalty"/> when the node is
-    /// empty now. So a node already in use always wins over opening an empty one (no more nodes than needed); among
-    /// used nodes the tightest wins, and the <c>|c − m|</c> term prefers nodes whose CPU and memory run out together
-    /// rather than leaving cores stranded without memory (or memory without cores); GPUs left on a GPU node count
-    /// against it, so CPU-only jobs fill CPU nodes first. Every term is at least 0 and the CPU term alone is a lower
-    /// bound, which the bucketed search uses to stop early.
+    /// the node lacks counts 0), a node in use scores <c>c + m + g + |c − m|</c> and an empty node
+    /// <see cref="OpenPenalty"/> <c>+ g + (2,000,000 − c − m)</c>. So a node already in use always wins over opening an
+    /// empty one; among used nodes the tightest wins, and the <c>|c − m|</c> term prefers nodes whose CPU and memory run
+    /// out together rather than leaving cores stranded without memory (or memory without cores); when a node must be
+    /// opened, the largest one (the job takes the smallest share of it) is opened, so few nodes carry the load. GPUs
+    /// left on a GPU node count against it, so CPU-only jobs fill CPU nodes first. Every score is at least the CPU term
+    /// <c>c</c>, which the bucketed search uses as a bound to stop early.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static long PackScore(int capCpu, long capMem, int capGpu, int freeCpu, long freeMem, int freeGpu, in PlacementRequest r)
@@ -402,9 +403,9 @@ public sealed class ClusterSnapshot
         long c = capCpu > 0 ? (freeCpu - (long)r.Cpus) * ScoreScale / capCpu : 0;
         long m = capMem > 0 ? (freeMem - r.MemoryMiB) * ScoreScale / capMem : 0;
         long g = capGpu > 0 ? (freeGpu - (long)r.Gpus) * ScoreScale / capGpu : 0;
-        long s = c + m + g + Math.Abs(c - m);
-        if (freeCpu == capCpu && freeMem == capMem && freeGpu == capGpu) s += OpenPenalty;
-        return s;
+        // Opening a node: the one the job fills least (the largest), so few nodes take the load; GPUs still count against.
+        if (freeCpu == capCpu && freeMem == capMem && freeGpu == capGpu) return OpenPenalty + g + (2 * ScoreScale - c - m);
+        return c + m + g + Math.Abs(c - m);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

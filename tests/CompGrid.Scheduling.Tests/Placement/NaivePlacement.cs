@@ -31,14 +31,14 @@ internal static class NaivePlacement
         return score;
     }
 
-    // The packing rule written out plainly: leftover fractions c, m, g; c + m + g + |c - m|; 4,000,000 more for an empty node.
+    // The packing rule written out plainly: leftover fractions c, m, g; used node c + m + g + |c - m|; empty node 4,000,000 + g + (2,000,000 - c - m).
     public static long PackScore(ClusterSnapshot s, int i, PlacementRequest r)
     {
         long c = s.CapacityCpus[i] > 0 ? (s.FreeCpus[i] - (long)r.Cpus) * 1_000_000 / s.CapacityCpus[i] : 0;
         long m = s.CapacityMemoryMiB[i] > 0 ? (s.FreeMemoryMiB[i] - r.MemoryMiB) * 1_000_000 / s.CapacityMemoryMiB[i] : 0;
         long g = s.CapacityGpus[i] > 0 ? (s.FreeGpus[i] - (long)r.Gpus) * 1_000_000 / s.CapacityGpus[i] : 0;
         bool empty = s.FreeCpus[i] == s.CapacityCpus[i] && s.FreeMemoryMiB[i] == s.CapacityMemoryMiB[i] && s.FreeGpus[i] == s.CapacityGpus[i];
-        return c + m + g + Math.Abs(c - m) + (empty ? 4_000_000 : 0);
+        return empty ? 4_000_000 + g + (2_000_000 - c - m) : c + m + g + Math.Abs(c - m);
     }
 
     public static int[]? BestFit(ClusterSnapshot s, PlacementRequest r, bool spread)

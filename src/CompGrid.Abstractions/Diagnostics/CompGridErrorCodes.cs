@@ -136,4 +136,10 @@ public static class CompGridErrorCodes
     /// <c>docker-409</c>), so a portal can branch on the status without parsing the message.
     /// </summary>
     public const string DockerStatusPrefix = "docker-";
+
+    /// <summary>A VM or lab machine did not come up within its resume timeout (the node is then marked down). Transient.</summary>
+    public const string NodeStartFailed = "node-start-failed";
+
+    /// <summary>The QEMU monitor (QMP) or the guest agent answered with an error or broke the protocol.</summary>
+    public const string GuestAgentError = "guest-agent-error";
 }

@@ -13,6 +13,9 @@ namespace CompGrid.Slurm.Cli;
 /// </summary>
 internal sealed partial class SlurmCliClient(ICommandRunner runner, string backend, bool readLogsLocally) : ISlurmClient
 {
+    // Set once sinfo --json turned out to group nodes (data_parser v0.0.40+): nodes then come from scontrol.
+    private volatile bool _nodesFromScontrol;
+
     private const string SacctFields = "JobIDRaw,User,Account,Partition,QOS,State,ExitCode,Start,End,ElapsedRaw,NNodes,AllocTRES,NodeList,TotalCPU,MaxRSS,Comment";
 
     public async Task<string> SubmitAsync(SlurmJobDefinition job, CancellationToken cancellationToken)
@@ -124,16 +127,31 @@ internal sealed partial class SlurmCliClient(ICommandRunner runner, string backe
 
     public async Task<IReadOnlyList<NodeInfo>> GetNodesAsync(string backendName, CancellationToken cancellationToken)
     {
-        var result = await runner.RunAsync("sinfo", ["--json"], null, cancellationToken).ConfigureAwait(false);
+        // sinfo --json lists nodes up to data_parser v0.0.39 (Slurm 22.05, 23.02); from v0.0.40 (23.11+) it prints
+        // partition/state groups ("sinfo": [...]) instead, and `scontrol --json show nodes` (absent in 22.05) gives
+        // the per-node records, in the same shape as slurmrestd's /nodes.
+        if (!_nodesFromScontrol)
+        {
+            using var sinfo = await RunJsonAsync("sinfo", ["--json"], cancellationToken).ConfigureAwait(false);
+            if (sinfo.RootElement.Prop("sinfo") is null) return SlurmJson.ParseNodes(sinfo.RootElement, backendName);
+            _nodesFromScontrol = true;
+        }
+        using var scontrol = await RunJsonAsync("scontrol", ["--json", "show", "nodes"], cancellationToken).ConfigureAwait(false);
+        return SlurmJson.ParseNodes(scontrol.RootElement, backendName);
+    }
+
+    private async Task<JsonDocument> RunJsonAsync(string command, IReadOnlyList<string> args, CancellationToken cancellationToken)
+    {
+        var result = await runner.RunAsync(command, args, null, cancellationToken).ConfigureAwait(false);
         if (!result.Success) throw SlurmErrors.FromCli(result, backend, "nodes", null, runner.Location);
         try
         {
-            using var doc = JsonDocument.Parse(result.Stdout);
-            return SlurmJson.ParseNodes(doc.RootElement, backendName);
+            return JsonDocument.Parse(result.Stdout);
         }
         catch (JsonException ex)
         {
-            throw new CompGridException("sinfo --json printed invalid JSON: " + ex.Message, ex) { Backend = backend, Operation = "nodes", Code = CompGridErrorCodes.UnexpectedOutput };
+            throw new CompGridException($"{command} {string.Join(' ', args)} printed invalid JSON: " + ex.Message, ex)
+            { Backend = backend, Operation = "nodes", Code = CompGridErrorCodes.UnexpectedOutput };
         }
     }
 

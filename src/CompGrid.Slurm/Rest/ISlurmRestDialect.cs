@@ -6,8 +6,8 @@ namespace CompGrid.Slurm.Rest;
 
 /// <summary>
 /// One slurmrestd API version: its paths and its request/response shapes. Everything version-specific lives behind this
-/// interface, so an adapter for v0.0.40+ is a new class beside <see cref="RestDialectV0038"/> registered in
-/// <see cref="SlurmRestDialects"/>, without touching the client or the backend.
+/// interface: <see cref="RestDialectV0038"/> (Slurm 22.05) and the v0.0.40+ family (<see cref="RestDialectV004x"/>),
+/// each version a class registered in <see cref="SlurmRestDialects"/>, without touching the client or the backend.
 /// </summary>
 internal interface ISlurmRestDialect
 {
@@ -36,6 +36,12 @@ internal interface ISlurmRestDialect
     /// <summary>The accounting record of one job from a slurmdb <c>job/{id}</c> response, or null.</summary>
     SlurmAccountingRecord? ParseAccounting(JsonElement root, string jobId);
 
+    /// <summary>
+    /// Per-job errors a successful (HTTP 200) cancel reports in its body (v0.0.42: <c>status[].error</c>, e.g. 2017
+    /// unknown job, 2021 already ended); empty where the version reports none.
+    /// </summary>
+    IReadOnlyList<RestError> ParseCancelErrors(JsonElement root);
+
     /// <summary>Whether the errors mean "no such job" (slurmctld: purged or unknown; slurmdbd: nothing found).</summary>
     bool IsNotFound(int httpStatus, IReadOnlyList<RestError> errors);
 }
@@ -59,7 +65,8 @@ internal sealed record RestError(int? Number, string? Error, string? Description
 /// <summary>The REST versions this package speaks, newest first.</summary>
 internal static class SlurmRestDialects
 {
-    public static IReadOnlyList<ISlurmRestDialect> Supported { get; } = [new RestDialectV0038()];
+    public static IReadOnlyList<ISlurmRestDialect> Supported { get; } =
+        [new RestDialectV0042(), new RestDialectV0041(), new RestDialectV0040(), new RestDialectV0038()];
 
     public static ISlurmRestDialect? Find(string version) =>
         Supported.FirstOrDefault(d => string.Equals(d.Version, version.Trim(), StringComparison.OrdinalIgnoreCase));

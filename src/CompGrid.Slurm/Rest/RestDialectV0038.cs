@@ -73,7 +73,7 @@ internal sealed class RestDialectV0038 : ISlurmRestDialect
                 StartedAt = pending ? null : j.Time("start_time"),
                 EndedAt = j.Time("end_time"),
                 NodeList = j.Str("nodes"),
-                Comment = j.Prop("comment") is { ValueKind: JsonValueKind.Object } c ? c.Str("job") : j.Str("comment"),
+                Comment = RestShapes.Comment(j),
             });
         }
         return result;
@@ -82,13 +82,7 @@ internal sealed class RestDialectV0038 : ISlurmRestDialect
     private static (int? Exit, int? Signal) ReadExitCode(JsonElement? e)
     {
         if (e is not { } v) return (null, null);
-        if (v.ValueKind == JsonValueKind.Object)
-        {
-            // v0.0.40+ process_exit_code_verbose, read defensively.
-            long? rc = v.Long("return_code");
-            long? sig = v.Prop("signal") is { } s ? s.Long("id") ?? s.Long("signal_id") : null;
-            return sig is > 0 ? (null, (int)sig) : ((int?)rc, null);
-        }
+        if (v.ValueKind == JsonValueKind.Object) return RestShapes.VerboseExitCode(v);
         return SlurmJson.AsLong(v) is { } raw ? SlurmStates.FromWaitStatus(raw) : (null, null);
     }
 
@@ -96,65 +90,14 @@ internal sealed class RestDialectV0038 : ISlurmRestDialect
 
     public SlurmAccountingRecord? ParseAccounting(JsonElement root, string jobId)
     {
-        if (root.Prop("jobs") is not { ValueKind: JsonValueKind.Array } jobs) return null;
-        JsonElement? match = null;
-        foreach (var j in jobs.EnumerateArray())
-            if (j.Long("job_id")?.ToString(CultureInfo.InvariantCulture) == jobId) match = j; // the last record of a requeued job
-        if (match is not { } job) return null;
-
+        if (RestShapes.FindJob(root, jobId) is not { } job) return null;
         string state = job.State("state") ?? "UNKNOWN";
-        var time = job.Prop("time");
-        var tres = new Dictionary<string, decimal>(StringComparer.Ordinal);
-        if (job.Prop("tres") is { } t && t.Prop("allocated") is { ValueKind: JsonValueKind.Array } allocated)
-        {
-            foreach (var item in allocated.EnumerateArray())
-            {
-                string? type = item.Str("type");
-                if (type is null || item.Long("count") is not { } count) continue;
-                string name = item.Str("name") is { Length: > 0 } n ? $"{type}/{n}" : type;
-                tres[name.ToLowerInvariant()] = count;
-            }
-        }
-        long? maxRss = null;
-        TimeSpan cpu = time is { } tm ? ReadSeconds(tm.Prop("total")) : TimeSpan.Zero;
-        TimeSpan stepCpu = TimeSpan.Zero;
-        if (job.Prop("steps") is { ValueKind: JsonValueKind.Array } steps)
-        {
-            foreach (var step in steps.EnumerateArray())
-            {
-                if (step.Prop("time") is { } st) stepCpu += ReadSeconds(st.Prop("total"));
-                if (step.Prop("tres") is { } stres && stres.Prop("requested") is { } req && req.Prop("max") is { ValueKind: JsonValueKind.Array } max)
-                    foreach (var item in max.EnumerateArray())
-                        if (item.Str("type") == "mem" && item.Long("count") is { } bytes) maxRss = Math.Max(maxRss ?? 0, bytes);
-            }
-        }
         // dbv0.0.38 reports every normal exit as return_code 0: trust it only for COMPLETED.
-        var mapped = SlurmStates.Map(state);
-        return new SlurmAccountingRecord
-        {
-            JobId = jobId,
-            State = state,
-            User = NonEmpty(job.Str("user")),
-            Account = NonEmpty(job.Str("account")),
-            Partition = NonEmpty(job.Str("partition")),
-            Qos = NonEmpty(job.Str("qos")),
-            NodeList = NonEmpty(job.Str("nodes")),
-            NodeCount = (int)(job.Long("allocation_nodes") ?? 0),
-            StartedAt = time?.Time("start"),
-            EndedAt = time?.Time("end"),
-            ElapsedSeconds = time?.Long("elapsed") ?? 0,
-            ExitCode = mapped == JobState.Completed ? 0 : null,
-            CpuTime = cpu > TimeSpan.Zero ? cpu : stepCpu,
-            MaxRssBytes = maxRss,
-            AllocatedTres = tres,
-            Comment = job.Prop("comment") is { ValueKind: JsonValueKind.Object } c ? c.Str("job") : job.Str("comment"),
-        };
+        int? exit = SlurmStates.Map(state) == JobState.Completed ? 0 : null;
+        return RestShapes.Accounting(job, jobId, state, exit, null);
     }
 
-    private static string? NonEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
-
-    private static TimeSpan ReadSeconds(JsonElement? e) =>
-        e is { } v ? TimeSpan.FromSeconds(v.Long("seconds") ?? 0) + TimeSpan.FromMicroseconds(v.Long("microseconds") ?? 0) : TimeSpan.Zero;
+    public IReadOnlyList<RestError> ParseCancelErrors(JsonElement root) => [];
 
     public bool IsNotFound(int httpStatus, IReadOnlyList<RestError> errors) =>
         httpStatus == 404 ||

@@ -83,6 +83,12 @@ internal sealed partial class SlurmRestClient : ISlurmClient
         if (!r.Ok && d.IsNotFound(r.Status, r.Errors)) throw new JobNotFoundException(jobId) { Backend = _backend, Operation = "cancel" };
         if (!r.Ok && r.Errors.Any(e => SlurmErrors.IsAlreadyEnded(e.ToString()))) return;
         ThrowIfFailed(r, "cancel", null);
+        // v0.0.42 answers 200 and reports each job's outcome in the body.
+        var outcome = d.ParseCancelErrors(r.Root);
+        if (outcome.Count == 0 || outcome.All(e => SlurmErrors.IsAlreadyEnded(e.ToString()))) return;
+        if (d.IsNotFound(r.Status, outcome)) throw new JobNotFoundException(jobId) { Backend = _backend, Operation = "cancel" };
+        string detail = string.Join("; ", outcome);
+        throw SlurmErrors.Classify(detail, _backend, "cancel", null, "slurmrestd cancel failed: " + detail, outcome[0].Number);
     }
 
     public async Task<IReadOnlyList<NodeInfo>> GetNodesAsync(string backendName, CancellationToken cancellationToken)
@@ -198,24 +204,30 @@ internal sealed partial class SlurmRestClient : ISlurmClient
                     catch (JsonException) { doc = null; }
                 }
                 var errors = doc is null ? [] : RestError.Parse(doc.RootElement);
-                // An expired or rejected token: 401, or (22.05) 500 from slurm_load_ctl_conf. Renew once and retry.
-                bool authProblem = status == 401 || (status == 500 && errors.Any(e => e.Source == "slurm_load_ctl_conf"));
+                // An expired or rejected token: 401, (22.05) 500 from slurm_load_ctl_conf, or (24.11) 511 with
+                // 1007 "Protocol authentication error". Renew once and retry.
+                bool authProblem = IsAuthProblem(status, errors);
                 if (authProblem && !refreshed && (_options.JwtKeyFile is not null || _options.TokenFile is not null))
                 {
                     doc?.Dispose();
                     refreshed = true;
                     continue;
                 }
-                if (status == 401)
+                if (status is 401 or 511)
                 {
                     doc?.Dispose();
-                    throw new CompGridException($"slurmrestd rejected the credentials of '{actAs ?? _tokens.UserName}' (401): check the token and user name.")
+                    throw new CompGridException($"slurmrestd rejected the credentials of '{actAs ?? _tokens.UserName}' (HTTP {status.ToString(CultureInfo.InvariantCulture)}): check the token and user name.")
                     { Backend = _backend, Operation = operation, JobId = jobId, Code = CompGridErrorCodes.Unauthorized };
                 }
                 return new RestResponse(status, doc, errors, text);
             }
         }
     }
+
+    private static bool IsAuthProblem(int status, IReadOnlyList<RestError> errors) =>
+        status is 401 or 511 ||
+        (status == 500 && errors.Any(e => e.Source == "slurm_load_ctl_conf")) ||
+        errors.Any(e => e.Number == 1007);
 
     private void ThrowIfFailed(RestResponse r, string operation, string? jobId)
     {

@@ -67,13 +67,16 @@ internal static class JobRunner
         return logs;
     }
 
+    /// <summary>One sacct allocation line of the 22.05 cluster as a field map.</summary>
+    public static Task<Dictionary<string, string>> SacctAsync(string slurmJobId, string fields) => SacctAsync(SlurmCluster.V2205, slurmJobId, fields);
+
     /// <summary>One sacct allocation line as a field map (root's view of the cluster's accounting).</summary>
-    public static async Task<Dictionary<string, string>> SacctAsync(string slurmJobId, string fields)
+    public static async Task<Dictionary<string, string>> SacctAsync(SlurmCluster cluster, string slurmJobId, string fields)
     {
         var sw = Stopwatch.StartNew();
         while (true)
         {
-            string output = await SlurmCluster.RunAsync("sacct", "-n", "-P", "-X", "--noconvert", "-j", slurmJobId, "-o", fields);
+            string output = await cluster.RunAsync("sacct", "-n", "-P", "-X", "--noconvert", "-j", slurmJobId, "-o", fields);
             string? line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
             if (line is not null)
             {
@@ -84,7 +87,7 @@ internal static class JobRunner
                 bool complete = !map.TryGetValue("Partition", out string? partition) || partition.Length > 0; // filled in a little later
                 if (ended && complete) return map;
             }
-            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(60), $"sacct has no record of {slurmJobId}");
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(60), $"sacct of {cluster} has no record of {slurmJobId}");
             await Task.Delay(500);
         }
     }

@@ -37,3 +37,15 @@ public sealed class SlurmSshConformanceTests(SlurmSshFixture fixture) : SlurmCon
 [RequiresBackend(SlurmCluster.Name, SlurmCluster.UrlVariable)]
 [Collection("SlurmOpenSsh")]
 public sealed class SlurmOpenSshConformanceTests(SlurmOpenSshFixture fixture) : SlurmConformanceTestsBase(fixture.Backend);
+
+/// <summary>The suite on Slurm 24.11 over REST, with no version configured (discovery picks v0.0.42).</summary>
+[Trait("Category", "Slurm24")]
+[RequiresBackend(SlurmCluster.Name2411, SlurmCluster.Url2411Variable)]
+[Collection("Slurm2411Rest")]
+public sealed class Slurm2411RestConformanceTests(Slurm2411RestFixture fixture) : SlurmConformanceTestsBase(fixture.Backend);
+
+/// <summary>The suite on Slurm 24.11 over SSH (SSH.NET): the CLI transport reading 24.11's squeue/scontrol/sacct/sinfo.</summary>
+[Trait("Category", "Slurm24")]
+[RequiresBackend(SlurmCluster.Name2411, SlurmCluster.Url2411Variable)]
+[Collection("Slurm2411Ssh")]
+public sealed class Slurm2411SshConformanceTests(Slurm2411SshFixture fixture) : SlurmConformanceTestsBase(fixture.Backend);

@@ -16,7 +16,7 @@ public sealed class SlurmControllerRestartTests(SlurmSshFixture ssh, SlurmOpenSs
         await JobRunner.WaitAsync(ssh.Backend, sshJob, s => s == JobState.Running);
         await JobRunner.WaitAsync(rest.Backend, restJob, s => s == JobState.Running);
 
-        await SlurmCluster.ScriptAsync("stop-ctld");
+        await SlurmCluster.V2205.ScriptAsync("stop-ctld");
         try
         {
             var sshFault = await Assert.ThrowsAnyAsync<CompGridException>(() => ssh.Backend.GetStatusAsync(sshJob));
@@ -28,7 +28,7 @@ public sealed class SlurmControllerRestartTests(SlurmSshFixture ssh, SlurmOpenSs
         }
         finally
         {
-            await SlurmCluster.ScriptAsync("start-ctld");
+            await SlurmCluster.V2205.ScriptAsync("start-ctld");
         }
 
         var sshStatus = await JobRunner.WaitTerminalAsync(ssh.Backend, sshJob, tolerateTransient: true);

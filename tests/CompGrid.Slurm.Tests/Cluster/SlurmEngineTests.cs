@@ -18,7 +18,7 @@ public sealed class SlurmEngineTests
             b.Services.AddSingleton<IJobStore, InMemoryJobStore>();
             b.AddSlurmBackend("campus", o =>
             {
-                var ssh = SlurmCluster.SshOptions();
+                var ssh = SlurmCluster.V2205.SshOptions();
                 foreach (var p in typeof(SlurmBackendOptions).GetProperties().Where(p => p.CanWrite)) p.SetValue(o, p.GetValue(ssh));
             });
             b.Configure(o =>

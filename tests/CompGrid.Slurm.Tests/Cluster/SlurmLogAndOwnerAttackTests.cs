@@ -11,9 +11,9 @@ namespace CompGrid.Slurm.Tests;
 [Collection("SlurmScenarios")]
 public sealed class SlurmLogAndOwnerAttackTests(SlurmRestFixture rest, SlurmSshFixture ssh, SlurmOpenSshFixture openSsh, SlurmCliFixture cli)
 {
-    private static string JobsDir => SlurmCluster.Env("COMPGRID_SLURM_JOBS_DIR");
+    private static string JobsDir => SlurmCluster.V2205.Env("COMPGRID_SLURM_JOBS_DIR");
 
-    private static string JwtKey => SlurmCluster.Env("COMPGRID_SLURM_JWT_KEY_FILE");
+    private static string JwtKey => SlurmCluster.V2205.Env("COMPGRID_SLURM_JWT_KEY_FILE");
 
     // "rest" reads logs on this (portal) host, as root: the case the attack was reported against.
     private IComputeBackend Backend(string transport) => transport switch
@@ -78,9 +78,9 @@ public sealed class SlurmLogAndOwnerAttackTests(SlurmRestFixture rest, SlurmSshF
     {
         var options = transport switch
         {
-            "rest" => SlurmCluster.RestOptions(),
-            "ssh.net" => SlurmCluster.SshOptions(SshClientKind.SshNet),
-            _ => SlurmCluster.SshOptions(SshClientKind.OpenSsh),
+            "rest" => SlurmCluster.V2205.RestOptions(),
+            "ssh.net" => SlurmCluster.V2205.SshOptions(SshClientKind.SshNet),
+            _ => SlurmCluster.V2205.SshOptions(SshClientKind.OpenSsh),
         };
         options.MaxLogBytes = 4096;
         await using var owned = (IAsyncDisposable)SlurmBackend.Create("campus-capped-" + transport, options);
@@ -107,13 +107,13 @@ public sealed class SlurmLogAndOwnerAttackTests(SlurmRestFixture rest, SlurmSshF
     [Fact]
     public async Task SubmitAsJobOwner_MappingToRoot_IsRefusedAtStartAndAtSubmit()
     {
-        var atStart = SlurmCluster.RestOptions();
+        var atStart = SlurmCluster.V2205.RestOptions();
         atStart.UserMapping[SlurmCluster.TestUser] = "root";
         var startError = Assert.Throws<ArgumentException>(() => SlurmBackend.Create("campus-root", atStart));
         Assert.Contains("never submitted as root", startError.Message, StringComparison.Ordinal);
 
         // Options changed after validation (a reloaded configuration): the submit path refuses on its own.
-        var later = SlurmCluster.RestOptions();
+        var later = SlurmCluster.V2205.RestOptions();
         await using var owned = (IAsyncDisposable)SlurmBackend.Create("campus-root-later", later);
         later.UserMapping[SlurmCluster.TestUser] = "0";
         var ex = await Assert.ThrowsAsync<JobValidationException>(() =>
@@ -124,9 +124,9 @@ public sealed class SlurmLogAndOwnerAttackTests(SlurmRestFixture rest, SlurmSshF
 
     private static async Task AssertNoJobNamedAsync(string name)
     {
-        string names = await SlurmCluster.RunAsync("squeue", "-h", "-a", "-t", "all", "-o", "%j");
+        string names = await SlurmCluster.V2205.RunAsync("squeue", "-h", "-a", "-t", "all", "-o", "%j");
         Assert.DoesNotContain(names.Split('\n', StringSplitOptions.TrimEntries), n => n == name);
-        string accounted = await SlurmCluster.RunAsync("sacct", "-n", "-a", "-X", "-P", "-S", "now-1hours", "-o", "JobName");
+        string accounted = await SlurmCluster.V2205.RunAsync("sacct", "-n", "-a", "-X", "-P", "-S", "now-1hours", "-o", "JobName");
         Assert.DoesNotContain(accounted.Split('\n', StringSplitOptions.TrimEntries), n => n == name);
     }
 }

@@ -3,19 +3,20 @@ using CompGrid.Slurm.Tests.Cluster;
 
 namespace CompGrid.Slurm.Tests;
 
-/// <summary>The issue's scenarios on the real cluster: multi-node, GPU, OOM, exit codes, cancel, accounting, injection, errors.</summary>
-[Trait("Category", "Slurm")]
-[RequiresBackend(SlurmCluster.Name, SlurmCluster.UrlVariable)]
-[Collection("SlurmScenarios")]
-public sealed class SlurmScenarioTests(SlurmRestFixture rest, SlurmSshFixture ssh, SlurmOpenSshFixture openSsh, SlurmCliFixture cli)
+/// <summary>
+/// The issue's scenarios on a real cluster: multi-node, GPU, OOM, exit codes, cancel, accounting, injection, errors.
+/// Run against each Slurm release (the class name says which) over REST (newest dialect, discovered), SSH.NET and OpenSSH.
+/// </summary>
+public abstract class SlurmScenarioTestsBase(SlurmCluster cluster, IComputeBackend rest, IComputeBackend ssh, IComputeBackend openSsh)
 {
-    // Transports by name in the test names: REST, the CLI over SSH.NET or over OpenSSH, the local CLI.
-    private IComputeBackend Backend(string transport) => transport switch
+    protected SlurmCluster Cluster { get; } = cluster;
+
+    // Transports by name in the test names: REST, the CLI over SSH.NET or over OpenSSH (the local CLI: 22.05 only).
+    protected virtual IComputeBackend Backend(string transport) => transport switch
     {
-        "rest" => rest.Backend,
-        "ssh.net" => ssh.Backend,
-        "openssh" => openSsh.Backend,
-        "cli" => cli.Backend,
+        "rest" => rest,
+        "ssh.net" => ssh,
+        "openssh" => openSsh,
         _ => throw new ArgumentOutOfRangeException(nameof(transport), transport, null),
     };
 
@@ -26,14 +27,14 @@ public sealed class SlurmScenarioTests(SlurmRestFixture rest, SlurmSshFixture ss
         {
             Resources = new() { Cpus = 1, MemoryMiB = 64, Nodes = 3 },
         };
-        var (_, id) = await JobRunner.SubmitAsync(ssh.Backend, spec);
-        var status = await JobRunner.WaitTerminalAsync(ssh.Backend, id);
+        var (_, id) = await JobRunner.SubmitAsync(ssh, spec);
+        var status = await JobRunner.WaitTerminalAsync(ssh, id);
         Assert.Equal(JobState.Completed, status.State);
         Assert.Equal(3, status.Nodes.Distinct().Count());
-        var logs = await JobRunner.WaitForLogsAsync(ssh.Backend, id, status.Nodes[2]);
+        var logs = await JobRunner.WaitForLogsAsync(ssh, id, status.Nodes[2]);
         var printed = logs.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Distinct().Order().ToList();
         Assert.Equal(status.Nodes.Order().ToList(), printed);
-        var acct = await JobRunner.SacctAsync(id, "NNodes,NCPUS,End");
+        var acct = await JobRunner.SacctAsync(Cluster, id, "NNodes,NCPUS,End");
         Assert.Equal("3", acct["NNodes"]);
     }
 
@@ -44,18 +45,18 @@ public sealed class SlurmScenarioTests(SlurmRestFixture rest, SlurmSshFixture ss
         {
             Resources = new() { Cpus = 1, MemoryMiB = 64, Gpus = 1 },
         };
-        var (jobId, id) = await JobRunner.SubmitAsync(rest.Backend, spec);
-        var status = await JobRunner.WaitTerminalAsync(rest.Backend, id);
+        var (jobId, id) = await JobRunner.SubmitAsync(rest, spec);
+        var status = await JobRunner.WaitTerminalAsync(rest, id);
         Assert.Equal(JobState.Completed, status.State);
-        Assert.Contains(Assert.Single(status.Nodes), new[] { "n1", "n2" });
-        var logs = await JobRunner.WaitForLogsAsync(rest.Backend, id, "gpus=");
+        Assert.Contains(Assert.Single(status.Nodes), Cluster.GpuNodes);
+        var logs = await JobRunner.WaitForLogsAsync(rest, id, "gpus=");
         Assert.Matches("gpus=[01]", logs.StandardOutput);
-        var usage = await rest.Backend.GetUsageAsync(id);
+        var usage = await rest.GetUsageAsync(id);
         Assert.NotNull(usage);
         Assert.Equal(jobId, usage!.JobId);
         Assert.Equal("gpu", usage.Partition);
         Assert.Equal(1, usage.AllocatedGpus);
-        var acct = await JobRunner.SacctAsync(id, "Partition,AllocTRES,End");
+        var acct = await JobRunner.SacctAsync(Cluster, id, "Partition,AllocTRES,End");
         Assert.Equal("gpu", acct["Partition"]);
         Assert.Contains("gres/gpu=1", acct["AllocTRES"], StringComparison.Ordinal);
     }
@@ -65,47 +66,23 @@ public sealed class SlurmScenarioTests(SlurmRestFixture rest, SlurmSshFixture ss
     {
         // tail keeps an unterminated line in memory: 400 MB against a 64 MiB cgroup limit.
         var spec = JobRunner.Spec("oom", JobPayload.Command("head -c 400000000 /dev/zero | tail > /dev/null; echo survived"));
-        var (_, id) = await JobRunner.SubmitAsync(ssh.Backend, spec);
-        var status = await JobRunner.WaitTerminalAsync(ssh.Backend, id);
+        var (_, id) = await JobRunner.SubmitAsync(ssh, spec);
+        var status = await JobRunner.WaitTerminalAsync(ssh, id);
         Assert.Equal(JobState.OutOfMemory, status.State);
-        var usage = await ssh.Backend.GetUsageAsync(id);
+        var usage = await ssh.GetUsageAsync(id);
         Assert.Equal(JobState.OutOfMemory, usage!.FinalState);
-    }
-
-    [Fact]
-    public async Task Submit_ExitThreeOverLocalCli_FailsWithExitCodeThree()
-    {
-        var (_, id) = await JobRunner.SubmitAsync(cli.Backend, JobRunner.Spec("exit3", JobPayload.Command("exit 3")));
-        var status = await JobRunner.WaitTerminalAsync(cli.Backend, id);
-        Assert.Equal(JobState.Failed, status.State);
-        Assert.Equal(3, status.ExitCode);
-        var usage = await cli.Backend.GetUsageAsync(id);
-        Assert.Equal(3, usage!.ExitCode);
-        Assert.Equal(JobState.Failed, usage.FinalState);
     }
 
     [Fact]
     public async Task Submit_ExitThreeOverRest_UsageKeepsExitCodeThree()
     {
         // 22.05's REST accounting reports exit 0 for every normal exit; the backend takes slurmctld's code.
-        var (_, id) = await JobRunner.SubmitAsync(rest.Backend, JobRunner.Spec("exit3", JobPayload.Command("exit 3")));
-        var status = await JobRunner.WaitTerminalAsync(rest.Backend, id);
+        var (_, id) = await JobRunner.SubmitAsync(rest, JobRunner.Spec("exit3", JobPayload.Command("exit 3")));
+        var status = await JobRunner.WaitTerminalAsync(rest, id);
         Assert.Equal(JobState.Failed, status.State);
         Assert.Equal(3, status.ExitCode);
-        var usage = await rest.Backend.GetUsageAsync(id);
+        var usage = await rest.GetUsageAsync(id);
         Assert.Equal(3, usage!.ExitCode);
-    }
-
-    [Fact]
-    public async Task Cancel_RunningJobOverLocalCli_EndsCancelled()
-    {
-        var (_, id) = await JobRunner.SubmitAsync(cli.Backend, JobRunner.Spec("cancel-me", JobPayload.Command("sleep 300")));
-        await JobRunner.WaitAsync(cli.Backend, id, s => s == JobState.Running);
-        await cli.Backend.CancelAsync(id);
-        var status = await JobRunner.WaitTerminalAsync(cli.Backend, id);
-        Assert.Equal(JobState.Cancelled, status.State);
-        var usage = await cli.Backend.GetUsageAsync(id);
-        Assert.Equal(JobState.Cancelled, usage!.FinalState);
     }
 
     [Theory]
@@ -123,7 +100,7 @@ public sealed class SlurmScenarioTests(SlurmRestFixture rest, SlurmSshFixture ss
         var (jobId, id) = await JobRunner.SubmitAsync(backend, spec);
         await JobRunner.WaitTerminalAsync(backend, id);
         var usage = await backend.GetUsageAsync(id);
-        var acct = await JobRunner.SacctAsync(id, "ElapsedRaw,NCPUS,NNodes,AllocTRES,Account,User,State,ExitCode,End");
+        var acct = await JobRunner.SacctAsync(Cluster, id, "ElapsedRaw,NCPUS,NNodes,AllocTRES,Account,User,State,ExitCode,End");
         var tres = acct["AllocTRES"].Split(',').Select(t => t.Split('=')).ToDictionary(t => t[0], t => t[1]);
 
         Assert.NotNull(usage);
@@ -152,7 +129,7 @@ public sealed class SlurmScenarioTests(SlurmRestFixture rest, SlurmSshFixture ss
     public async Task Submit_InjectionAttempts_AreInert(string transport)
     {
         var backend = Backend(transport);
-        string jobs = SlurmCluster.Env("COMPGRID_SLURM_JOBS_DIR");
+        string jobs = Cluster.Env("COMPGRID_SLURM_JOBS_DIR");
         string marker = Path.Combine(jobs, "pwned-" + Guid.NewGuid().ToString("N")[..8]);
         string nasty = $"a'b\"c $(touch {marker}) `touch {marker}` ; touch {marker} \\\n#SBATCH --partition=gpu\nCOMPGRID_BASE64_END\n'\"";
         var spec = JobRunner.Spec($"x\"; touch {marker}; echo \"\n#SBATCH --partition=gpu", JobPayload.Command("printf '<%s>' \"$CG_VALUE\"")) with
@@ -178,7 +155,7 @@ public sealed class SlurmScenarioTests(SlurmRestFixture rest, SlurmSshFixture ss
 
         Assert.False(File.Exists(marker), "an injected command ran");
         foreach (string j in new[] { id, execId, scriptId })
-            Assert.Equal("debug", (await JobRunner.SacctAsync(j, "Partition,End"))["Partition"]);
+            Assert.Equal("debug", (await JobRunner.SacctAsync(Cluster, j, "Partition,End"))["Partition"]);
     }
 
     [Theory]
@@ -199,7 +176,7 @@ public sealed class SlurmScenarioTests(SlurmRestFixture rest, SlurmSshFixture ss
     public async Task Submit_UnknownPartition_ThrowsInvalidPartition()
     {
         var spec = JobRunner.Spec("bad-partition", JobPayload.Command("true")) with { Constraints = new() { Partition = "nosuchpartition" } };
-        var ex = await Assert.ThrowsAnyAsync<CompGridException>(() => JobRunner.SubmitAsync(ssh.Backend, spec));
+        var ex = await Assert.ThrowsAnyAsync<CompGridException>(() => JobRunner.SubmitAsync(ssh, spec));
         Assert.False(ex.IsTransient);
         Assert.Equal("invalid-partition", ex.Code);
     }
@@ -208,12 +185,11 @@ public sealed class SlurmScenarioTests(SlurmRestFixture rest, SlurmSshFixture ss
     [InlineData("rest")]
     [InlineData("ssh.net")]
     [InlineData("openssh")]
-    [InlineData("cli")]
-    public async Task GetNodes_ReportsFourNodesWithPartitionsAndGpus(string transport)
+    public async Task GetNodes_ReportsAllNodesWithPartitionsAndGpus(string transport)
     {
         var backend = Backend(transport);
         var nodes = await backend.GetNodesAsync();
-        Assert.Equal(["n1", "n2", "n3", "n4"], nodes.Select(n => n.Name).Order());
+        Assert.Equal(Cluster.Nodes, nodes.Select(n => n.Name).Order());
         Assert.All(nodes, n =>
         {
             Assert.Equal(2, n.Capacity.Cpus);
@@ -222,19 +198,19 @@ public sealed class SlurmScenarioTests(SlurmRestFixture rest, SlurmSshFixture ss
             Assert.Contains("debug", n.Partitions);
             Assert.NotEqual(NodeState.Down, n.State);
         });
-        Assert.Equal(["n1", "n2"], nodes.Where(n => n.Partitions.Contains("gpu")).Select(n => n.Name).Order());
+        Assert.Equal(Cluster.GpuNodes, nodes.Where(n => n.Partitions.Contains("gpu")).Select(n => n.Name).Order());
     }
 
     [Fact]
     public async Task Rest_TokensMintedFromJwtKey_Work()
     {
-        var options = SlurmCluster.RestOptions();
+        var options = Cluster.RestOptions();
         options.TokenFile = null;
-        options.JwtKeyFile = SlurmCluster.Env("COMPGRID_SLURM_JWT_KEY_FILE");
+        options.JwtKeyFile = Cluster.Env("COMPGRID_SLURM_JWT_KEY_FILE");
         options.TokenLifetime = TimeSpan.FromMinutes(5);
         await using var backend = (IAsyncDisposable)SlurmBackend.Create("campus-minted", options);
         var nodes = await ((IComputeBackend)backend).GetNodesAsync();
-        Assert.Equal(4, nodes.Count);
+        Assert.Equal(Cluster.Nodes.Count, nodes.Count);
         var (_, id) = await JobRunner.SubmitAsync((IComputeBackend)backend, JobRunner.Spec("minted", JobPayload.Command("id -un")));
         Assert.Equal(JobState.Completed, (await JobRunner.WaitTerminalAsync((IComputeBackend)backend, id)).State);
         Assert.Equal(SlurmCluster.TestUser + "\n", (await JobRunner.WaitForLogsAsync((IComputeBackend)backend, id, SlurmCluster.TestUser)).StandardOutput);
@@ -248,8 +224,8 @@ public sealed class SlurmScenarioTests(SlurmRestFixture rest, SlurmSshFixture ss
         string knownHosts = Path.GetTempFileName();
         try
         {
-            await File.WriteAllTextAsync(knownHosts, $"[127.0.0.1]:{SlurmCluster.Env("COMPGRID_SLURM_SSH_PORT")} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDf0tGxZ0X9I7b3kRyZpP8yN0q2mO3w3yD7qZ7ZcNnZk\n");
-            var options = SlurmCluster.SshOptions(client);
+            await File.WriteAllTextAsync(knownHosts, $"[127.0.0.1]:{Cluster.Env("COMPGRID_SLURM_SSH_PORT")} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDf0tGxZ0X9I7b3kRyZpP8yN0q2mO3w3yD7qZ7ZcNnZk\n");
+            var options = Cluster.SshOptions(client);
             options.SshKnownHostsFile = knownHosts;
             options.SshControlPersist = TimeSpan.Zero;
             var backend = SlurmBackend.Create("campus-badhost", options);
@@ -263,3 +239,54 @@ public sealed class SlurmScenarioTests(SlurmRestFixture rest, SlurmSshFixture ss
         }
     }
 }
+
+/// <summary>The scenarios on Slurm 22.05 (REST v0.0.38), plus the local CLI transport this host can run.</summary>
+[Trait("Category", "Slurm")]
+[RequiresBackend(SlurmCluster.Name, SlurmCluster.UrlVariable)]
+[Collection("SlurmScenarios")]
+public sealed class SlurmScenarioTests(SlurmRestFixture rest, SlurmSshFixture ssh, SlurmOpenSshFixture openSsh, SlurmCliFixture cliFixture)
+    : SlurmScenarioTestsBase(SlurmCluster.V2205, rest.Backend, ssh.Backend, openSsh.Backend)
+{
+    private readonly IComputeBackend _cli = cliFixture.Backend;
+
+    protected override IComputeBackend Backend(string transport) => transport == "cli" ? _cli : base.Backend(transport);
+
+    [Fact]
+    public async Task Submit_ExitThreeOverLocalCli_FailsWithExitCodeThree()
+    {
+        var (_, id) = await JobRunner.SubmitAsync(_cli, JobRunner.Spec("exit3", JobPayload.Command("exit 3")));
+        var status = await JobRunner.WaitTerminalAsync(_cli, id);
+        Assert.Equal(JobState.Failed, status.State);
+        Assert.Equal(3, status.ExitCode);
+        var usage = await _cli.GetUsageAsync(id);
+        Assert.Equal(3, usage!.ExitCode);
+        Assert.Equal(JobState.Failed, usage.FinalState);
+    }
+
+    [Fact]
+    public async Task Cancel_RunningJobOverLocalCli_EndsCancelled()
+    {
+        var (_, id) = await JobRunner.SubmitAsync(_cli, JobRunner.Spec("cancel-me", JobPayload.Command("sleep 300")));
+        await JobRunner.WaitAsync(_cli, id, s => s == JobState.Running);
+        await _cli.CancelAsync(id);
+        var status = await JobRunner.WaitTerminalAsync(_cli, id);
+        Assert.Equal(JobState.Cancelled, status.State);
+        var usage = await _cli.GetUsageAsync(id);
+        Assert.Equal(JobState.Cancelled, usage!.FinalState);
+    }
+
+    [Fact]
+    public async Task GetNodes_OverLocalCli_ReportsFourNodes()
+    {
+        var nodes = await _cli.GetNodesAsync();
+        Assert.Equal(Cluster.Nodes, nodes.Select(n => n.Name).Order());
+        Assert.All(nodes, n => Assert.Equal(2, n.Capacity.Gpus));
+    }
+}
+
+/// <summary>The same scenarios on Slurm 24.11 (REST v0.0.42 by discovery; the CLI over SSH reads 24.11's output).</summary>
+[Trait("Category", "Slurm24")]
+[RequiresBackend(SlurmCluster.Name2411, SlurmCluster.Url2411Variable)]
+[Collection("Slurm2411Scenarios")]
+public sealed class Slurm2411ScenarioTests(Slurm2411RestFixture rest, Slurm2411SshFixture ssh, Slurm2411OpenSshFixture openSsh)
+    : SlurmScenarioTestsBase(SlurmCluster.V2411, rest.Backend, ssh.Backend, openSsh.Backend);

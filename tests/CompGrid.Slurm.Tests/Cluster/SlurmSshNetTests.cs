@@ -17,7 +17,7 @@ public sealed class SlurmSshNetTests
 
     private static SlurmBackendOptions Options(Action<SlurmBackendOptions>? configure = null)
     {
-        var o = SlurmCluster.SshOptions(SshClientKind.SshNet);
+        var o = SlurmCluster.V2205.SshOptions(SshClientKind.SshNet);
         configure?.Invoke(o);
         return o;
     }
@@ -45,7 +45,7 @@ public sealed class SlurmSshNetTests
     [Fact]
     public async Task SshNet_ConnectionDropped_ReconnectsForTheNextCommand()
     {
-        using var proxy = new LoopbackProxy(int.Parse(SlurmCluster.Env("COMPGRID_SLURM_SSH_PORT"), CultureInfo.InvariantCulture));
+        using var proxy = new LoopbackProxy(int.Parse(SlurmCluster.V2205.Env("COMPGRID_SLURM_SSH_PORT"), CultureInfo.InvariantCulture));
         string knownHosts = await KnownHostsForPortAsync(proxy.Port);
         try
         {
@@ -85,7 +85,7 @@ public sealed class SlurmSshNetTests
         string hashed = Path.GetTempFileName();
         try
         {
-            File.Copy(SlurmCluster.Env("COMPGRID_SLURM_SSH_KNOWN_HOSTS"), hashed, overwrite: true);
+            File.Copy(SlurmCluster.V2205.Env("COMPGRID_SLURM_SSH_KNOWN_HOSTS"), hashed, overwrite: true);
             await RunAsync("ssh-keygen", "-H", "-f", hashed);
             Assert.StartsWith("|1|", await File.ReadAllTextAsync(hashed), StringComparison.Ordinal);
             await using var owned = (IAsyncDisposable)SlurmBackend.Create("campus-hashed", Options(o => o.SshKnownHostsFile = hashed));
@@ -101,7 +101,7 @@ public sealed class SlurmSshNetTests
     [Fact]
     public async Task SshNet_KeyFromStream_Authenticates()
     {
-        await using var key = File.OpenRead(SlurmCluster.Env("COMPGRID_SLURM_SSH_KEY"));
+        await using var key = File.OpenRead(SlurmCluster.V2205.Env("COMPGRID_SLURM_SSH_KEY"));
         await using var owned = (IAsyncDisposable)SlurmBackend.Create("campus-stream-key", Options(o =>
         {
             o.SshIdentityFile = null;
@@ -145,7 +145,7 @@ public sealed class SlurmSshNetTests
     /// <summary>A copy of the cluster's known_hosts naming <c>[127.0.0.1]:port</c> (the proxy) with the same host key.</summary>
     private static async Task<string> KnownHostsForPortAsync(int port)
     {
-        string line = (await File.ReadAllTextAsync(SlurmCluster.Env("COMPGRID_SLURM_SSH_KNOWN_HOSTS"))).Trim();
+        string line = (await File.ReadAllTextAsync(SlurmCluster.V2205.Env("COMPGRID_SLURM_SSH_KNOWN_HOSTS"))).Trim();
         string path = Path.GetTempFileName();
         await File.WriteAllTextAsync(path, $"[127.0.0.1]:{port.ToString(CultureInfo.InvariantCulture)} {line[(line.IndexOf(' ', StringComparison.Ordinal) + 1)..]}\n");
         return path;

@@ -68,6 +68,7 @@ builder.Services.PostConfigure<CompGrid.Local.LocalBackendOptions>("local", o =>
 builder.Services.Configure<SampleUsersOptions>(config);
 builder.Services.AddSingleton<IJobCallerProvider, SampleUserCallers>();   // the job policy sees the configured users' roles
 builder.Services.AddRequestLimits(config.GetSection("Limits"));           // body size, per-user rate limits, simulation bounds
+builder.Services.AddFileStaging(config.GetSection("Files"), dataDirectory);  // uploads for inputs, downloadable outputs
 builder.Services.AddAuthentication(BearerTokenHandler.SchemeName)
     .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
 builder.Services.AddAuthorizationBuilder()
@@ -84,6 +85,7 @@ app.UseRateLimiter();   // after authentication: partitioned by the user
 app.MapJobEndpoints();
 app.MapBillingEndpoints();
 app.MapSimulationEndpoints();
+app.MapFileEndpoints();
 // "ok active" on the instance that schedules, "ok standby" on the others (several instances on PostgreSQL).
 app.MapGet("/healthz", (CompGridEngine engine) => Results.Text(engine.IsActiveScheduler ? "ok active" : "ok standby")).AllowAnonymous();
 

@@ -1,6 +1,7 @@
 using CompGrid;
 using CompGrid.SampleHost;
 using CompGrid.SampleHost.Api;
+using CompGrid.SampleHost.Sessions;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.Json;
@@ -69,6 +70,8 @@ builder.Services.Configure<SampleUsersOptions>(config);
 builder.Services.AddSingleton<IJobCallerProvider, SampleUserCallers>();   // the job policy sees the configured users' roles
 builder.Services.AddRequestLimits(config.GetSection("Limits"));           // body size, per-user rate limits, simulation bounds
 builder.Services.AddFileStaging(config.GetSection("Files"), dataDirectory);  // uploads for inputs, downloadable outputs
+grid.AddJupyterSessions(config.GetSection("Sessions:Jupyter"));              // Jupyter sessions as jobs, ended when idle
+builder.Services.AddSessionProxy();                                          // /sessions/{id}/… to the owner's notebook
 builder.Services.AddAuthentication(BearerTokenHandler.SchemeName)
     .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
 builder.Services.AddAuthorizationBuilder()
@@ -86,6 +89,8 @@ app.MapJobEndpoints();
 app.MapBillingEndpoints();
 app.MapSimulationEndpoints();
 app.MapFileEndpoints();
+app.MapSessionEndpoints();
+app.MapSessionProxy();
 // "ok active" on the instance that schedules, "ok standby" on the others (several instances on PostgreSQL).
 app.MapGet("/healthz", (CompGridEngine engine) => Results.Text(engine.IsActiveScheduler ? "ok active" : "ok standby")).AllowAnonymous();
 

@@ -1,6 +1,7 @@
 using CompGrid;
 using CompGrid.SampleHost;
 using CompGrid.SampleHost.Api;
+using CompGrid.SampleHost.Sessions;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.Json;
@@ -68,6 +69,9 @@ builder.Services.PostConfigure<CompGrid.Local.LocalBackendOptions>("local", o =>
 builder.Services.Configure<SampleUsersOptions>(config);
 builder.Services.AddSingleton<IJobCallerProvider, SampleUserCallers>();   // the job policy sees the configured users' roles
 builder.Services.AddRequestLimits(config.GetSection("Limits"));           // body size, per-user rate limits, simulation bounds
+builder.Services.AddFileStaging(config.GetSection("Files"), dataDirectory);  // uploads for inputs, downloadable outputs
+grid.AddJupyterSessions(config.GetSection("Sessions:Jupyter"));              // Jupyter sessions as jobs, ended when idle
+builder.Services.AddSessionProxy();                                          // /sessions/{id}/… to the owner's notebook
 builder.Services.AddAuthentication(BearerTokenHandler.SchemeName)
     .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
 builder.Services.AddAuthorizationBuilder()
@@ -84,6 +88,9 @@ app.UseRateLimiter();   // after authentication: partitioned by the user
 app.MapJobEndpoints();
 app.MapBillingEndpoints();
 app.MapSimulationEndpoints();
+app.MapFileEndpoints();
+app.MapSessionEndpoints();
+app.MapSessionProxy();
 // "ok active" on the instance that schedules, "ok standby" on the others (several instances on PostgreSQL).
 app.MapGet("/healthz", (CompGridEngine engine) => Results.Text(engine.IsActiveScheduler ? "ok active" : "ok standby")).AllowAnonymous();
 

@@ -50,6 +50,10 @@ internal sealed class SlurmComputeBackend : IComputeBackend, IAsyncDisposable, I
     public async Task<string> SubmitAsync(BackendJobRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        // Slurm runs on the cluster's own filesystem: refuse staging lists instead of dropping them (the job is Rejected).
+        if (request.Spec.Inputs.Count > 0 || request.Spec.Outputs.Count > 0)
+            throw new CompGridException($"inputs/outputs: the Slurm backend '{Name}' does not stage files; put them on the cluster's filesystem and drop the staging lists.")
+            { Backend = Name, Operation = "submit", JobId = request.JobId, Code = CompGridErrorCodes.StagingUnsupported };
         var job = SlurmJobMapper.Map(request, _options);
         int attempt = 0;
         string id = await ExecuteAsync(async ct =>

@@ -13,12 +13,12 @@ public static class JobEndpoints
     {
         var api = app.MapGroup("/api").RequireAuthorization();
 
-        api.MapPost("/jobs", async (HttpRequest request, ClaimsPrincipal user, ICompGridClient grid, CancellationToken ct) =>
+        api.MapPost("/jobs", async (HttpRequest request, ClaimsPrincipal user, ICompGridClient grid, Files.JobFiles files, CancellationToken ct) =>
         {
             var (body, invalid) = await ReadJsonAsync<JobRequest>(request, ct);
             if (body is null) return invalid!;
             var errors = new List<ValidationError>();
-            var spec = body.ToSpec(user.Identity!.Name!, errors);
+            var spec = files.Apply(body.ToSpec(user.Identity!.Name!, errors), user.Identity!.Name!, body.Inputs, body.Outputs, errors);
             if (errors.Count > 0) return Problem([.. errors]);
             try
             {

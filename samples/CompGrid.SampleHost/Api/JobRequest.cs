@@ -30,6 +30,12 @@ public sealed class JobRequest
     public Dictionary<string, string>? Labels { get; set; }
     public Uri? Webhook { get; set; }
 
+    /// <summary>Uploads copied into the working directory before the job starts (see <c>POST /api/uploads</c>).</summary>
+    public List<Files.JobInputRequest>? Inputs { get; set; }
+
+    /// <summary>Files the job leaves, downloadable from <c>/api/jobs/{id}/outputs</c> after it ends.</summary>
+    public List<Files.JobOutputRequest>? Outputs { get; set; }
+
     /// <summary>The largest <see cref="WalltimeSeconds"/> read at all (about 68 years); the engine's own maximum is lower.</summary>
     public const long MaxWalltimeSeconds = int.MaxValue;
 

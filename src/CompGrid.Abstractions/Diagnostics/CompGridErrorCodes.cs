@@ -89,6 +89,9 @@ public static class CompGridErrorCodes
     /// <summary>Staging inputs or outputs failed.</summary>
     public const string StagingErrors = "staging-errors";
 
+    /// <summary>The backend cannot stage input or output files, and the job asked for some; it was not started.</summary>
+    public const string StagingUnsupported = "staging-unsupported";
+
     /// <summary>The container image is not present and may not be pulled.</summary>
     public const string ImageMissing = "image-missing";
 

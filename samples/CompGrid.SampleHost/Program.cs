@@ -1,6 +1,7 @@
 using CompGrid;
 using CompGrid.SampleHost;
 using CompGrid.SampleHost.Api;
+using CompGrid.SampleHost.Dashboard;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.Json;
@@ -68,8 +69,8 @@ builder.Services.PostConfigure<CompGrid.Local.LocalBackendOptions>("local", o =>
 builder.Services.Configure<SampleUsersOptions>(config);
 builder.Services.AddSingleton<IJobCallerProvider, SampleUserCallers>();   // the job policy sees the configured users' roles
 builder.Services.AddRequestLimits(config.GetSection("Limits"));           // body size, per-user rate limits, simulation bounds
-builder.Services.AddAuthentication(BearerTokenHandler.SchemeName)
-    .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
+builder.Services.AddPortalAuthentication(config.GetSection("SignIn"));     // bearer tokens for scripts, a session cookie for the dashboard
+builder.Services.AddPortalMetrics();                                       // GET /metrics: the CompGrid Meter as Prometheus text
 builder.Services.AddAuthorizationBuilder()
     .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
 
@@ -79,11 +80,15 @@ app.UseStatusCodePages();
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseAuthentication();
+app.UsePortalAntiforgery();   // cookie-authenticated changes need the antiforgery header
 app.UseAuthorization();
 app.UseRateLimiter();   // after authentication: partitioned by the user
 app.MapJobEndpoints();
 app.MapBillingEndpoints();
 app.MapSimulationEndpoints();
+app.MapSignInEndpoints();
+app.MapDashboardEndpoints();
+app.MapPortalMetrics();
 // "ok active" on the instance that schedules, "ok standby" on the others (several instances on PostgreSQL).
 app.MapGet("/healthz", (CompGridEngine engine) => Results.Text(engine.IsActiveScheduler ? "ok active" : "ok standby")).AllowAnonymous();
 

@@ -61,7 +61,7 @@ cg_apt_install() {
   if [ ! -f "$COMPGRID_STATE/run/apt-updated" ]; then
     DEBIAN_FRONTEND=noninteractive apt-get update -qq && touch "$COMPGRID_STATE/run/apt-updated"
   fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$COMPGRID_STATE/log/apt.log" 2>&1 \
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}" >"$COMPGRID_STATE/log/apt.log" 2>&1 \
     || { cg_log "apt-get install failed, see $COMPGRID_STATE/log/apt.log"; return 1; }
 }
 

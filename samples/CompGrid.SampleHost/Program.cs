@@ -2,6 +2,7 @@ using CompGrid;
 using CompGrid.SampleHost;
 using CompGrid.SampleHost.Api;
 using CompGrid.SampleHost.Sessions;
+using CompGrid.SampleHost.Dashboard;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.Json;
@@ -72,8 +73,8 @@ builder.Services.AddRequestLimits(config.GetSection("Limits"));           // bod
 builder.Services.AddFileStaging(config.GetSection("Files"), dataDirectory);  // uploads for inputs, downloadable outputs
 grid.AddJupyterSessions(config.GetSection("Sessions:Jupyter"));              // Jupyter sessions as jobs, ended when idle
 builder.Services.AddSessionProxy();                                          // /sessions/{id}/… to the owner's notebook
-builder.Services.AddAuthentication(BearerTokenHandler.SchemeName)
-    .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
+builder.Services.AddPortalAuthentication(config.GetSection("SignIn"));     // bearer tokens for scripts, a session cookie for the dashboard
+builder.Services.AddPortalMetrics();                                       // GET /metrics: the CompGrid Meter as Prometheus text
 builder.Services.AddAuthorizationBuilder()
     .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
 
@@ -83,6 +84,7 @@ app.UseStatusCodePages();
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseAuthentication();
+app.UsePortalAntiforgery();   // cookie-authenticated changes need the antiforgery header
 app.UseAuthorization();
 app.UseRateLimiter();   // after authentication: partitioned by the user
 app.MapJobEndpoints();
@@ -91,6 +93,9 @@ app.MapSimulationEndpoints();
 app.MapFileEndpoints();
 app.MapSessionEndpoints();
 app.MapSessionProxy();
+app.MapSignInEndpoints();
+app.MapDashboardEndpoints();
+app.MapPortalMetrics();
 // "ok active" on the instance that schedules, "ok standby" on the others (several instances on PostgreSQL).
 app.MapGet("/healthz", (CompGridEngine engine) => Results.Text(engine.IsActiveScheduler ? "ok active" : "ok standby")).AllowAnonymous();
 

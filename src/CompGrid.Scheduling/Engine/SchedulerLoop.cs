@@ -16,6 +16,7 @@ internal sealed class SchedulerLoop(
     private CancellationTokenSource? _stopping;
     private Task? _loop;
     private JobDispatcher? _dispatcher;
+    private readonly JobGauges _gauges = new();   // jobs by state and queue wait, published after each cycle
 
     /// <summary>Starts the loop, dispatching with <paramref name="dispatcher"/> (built once the policies are resolved), and one watcher per backend that pushes events.</summary>
     public void Start(JobDispatcher dispatcher)
@@ -55,6 +56,7 @@ internal sealed class SchedulerLoop(
         {
             await tracker.TrackAsync(ct).ConfigureAwait(false);
             await (_dispatcher ?? throw new InvalidOperationException("The engine is not started: call StartAsync first.")).ScheduleAsync(ct).ConfigureAwait(false);
+            _gauges.Publish(jobs.Where(static _ => true), time.GetUtcNow());
         }
     }
 
@@ -63,7 +65,7 @@ internal sealed class SchedulerLoop(
     private async Task RunLeasedCycleAsync(CancellationToken ct)
     {
         bool was = leadership.WasLeading;
-        if (!await leadership.TryLeadAsync(ct).ConfigureAwait(false)) return;
+        if (!await leadership.TryLeadAsync(ct).ConfigureAwait(false)) { _gauges.Publish([], time.GetUtcNow()); return; }   // a standby reports nothing
         if (!was) await reconciler.ReconcileAsync(ct).ConfigureAwait(false);
         else
         {
@@ -103,5 +105,9 @@ internal sealed class SchedulerLoop(
     }
 
     /// <inheritdoc/>
-    public void Dispose() => _wake.Dispose();
+    public void Dispose()
+    {
+        _wake.Dispose();
+        _gauges.Dispose();
+    }
 }

@@ -29,6 +29,7 @@ builder.Services.Configure<JsonOptions>(o =>
     o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
 });
 builder.Services.AddProblemDetails();
+builder.Services.AddCompGridOpenApi();   // /openapi/v1.json and the /scalar page (Api/OpenApiEndpoints.cs)
 
 var grid = builder.Services.AddCompGrid()
     .BindConfiguration(config)
@@ -84,6 +85,7 @@ app.UseRateLimiter();   // after authentication: partitioned by the user
 app.MapJobEndpoints();
 app.MapBillingEndpoints();
 app.MapSimulationEndpoints();
+app.MapCompGridOpenApi();
 // "ok active" on the instance that schedules, "ok standby" on the others (several instances on PostgreSQL).
 app.MapGet("/healthz", (CompGridEngine engine) => Results.Text(engine.IsActiveScheduler ? "ok active" : "ok standby")).AllowAnonymous();
 

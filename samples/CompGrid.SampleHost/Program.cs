@@ -31,6 +31,7 @@ builder.Services.Configure<JsonOptions>(o =>
     o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
 });
 builder.Services.AddProblemDetails();
+builder.Services.AddCompGridOpenApi();   // /openapi/v1.json and the /scalar page (Api/OpenApiEndpoints.cs)
 
 var grid = builder.Services.AddCompGrid()
     .BindConfiguration(config)
@@ -96,6 +97,7 @@ app.MapSessionProxy();
 app.MapSignInEndpoints();
 app.MapDashboardEndpoints();
 app.MapPortalMetrics();
+app.MapCompGridOpenApi();
 // "ok active" on the instance that schedules, "ok standby" on the others (several instances on PostgreSQL).
 app.MapGet("/healthz", (CompGridEngine engine) => Results.Text(engine.IsActiveScheduler ? "ok active" : "ok standby")).AllowAnonymous();
 

@@ -1,0 +1,66 @@
+using System.Management.Automation;
+
+namespace CompGrid.PowerShell.Cmdlets;
+
+/// <summary>
+/// <c>Connect-CompGrid</c>: starts an engine in this process from a configuration file (<c>-ConfigurationFile</c>)
+/// and makes it the session's connection; the previous connection of the session is closed.
+/// </summary>
+[Cmdlet(VerbsCommunications.Connect, "CompGrid", DefaultParameterSetName = InProcessSet)]
+[OutputType(typeof(CompGridConnection))]
+public sealed class ConnectCompGridCommand : PSCmdlet
+{
+    private const string InProcessSet = "InProcess";
+
+    /// <summary>A JSON file laid out like the sample host's appsettings.json.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = InProcessSet)]
+    [ValidateNotNullOrEmpty]
+    public string ConfigurationFile { get; set; } = "";
+
+    /// <summary>Who jobs are submitted and approved as in-process; the default is the local user name.</summary>
+    [Parameter(ParameterSetName = InProcessSet)]
+    [ValidateNotNullOrEmpty]
+    public string? User { get; set; }
+
+    /// <summary>Writes the connection to the pipeline (for <c>-Connection</c> on other cmdlets).</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    /// <inheritdoc/>
+    protected override void EndProcessing()
+    {
+        CompGridConnection connection;
+        try
+        {
+            string file = SessionState.Path.GetUnresolvedProviderPathFromPSPath(ConfigurationFile);
+            connection = InProcessEngineFactory.ConnectAsync(file, User ?? Environment.UserName, CancellationToken.None).GetAwaiter().GetResult();
+        }
+        catch (CompGridException ex) { ThrowTerminatingError(CompGridErrorRecords.From(ex, ConfigurationFile)); return; }
+        catch (Microsoft.Extensions.Options.OptionsValidationException ex)
+        {
+            ThrowTerminatingError(CompGridErrorRecords.From(new JobValidationException("ConfigurationFile", ex.Message), ConfigurationFile));
+            return;
+        }
+        CompGridSession.Set(connection)?.Dispose();
+        WriteVerbose($"Connected: {connection}");
+        if (PassThru) WriteObject(connection);
+    }
+}
+
+/// <summary><c>Disconnect-CompGrid</c>: closes the session's connection (an in-process engine stops).</summary>
+[Cmdlet(VerbsCommunications.Disconnect, "CompGrid")]
+public sealed class DisconnectCompGridCommand : PSCmdlet
+{
+    /// <summary>The connection to close; the session's current one when omitted.</summary>
+    [Parameter(ValueFromPipeline = true)]
+    public CompGridConnection? Connection { get; set; }
+
+    /// <inheritdoc/>
+    protected override void ProcessRecord()
+    {
+        var c = Connection ?? CompGridSession.Current;
+        if (c is null) return;
+        if (ReferenceEquals(c, CompGridSession.Current)) CompGridSession.Set(null);
+        c.Dispose();
+    }
+}

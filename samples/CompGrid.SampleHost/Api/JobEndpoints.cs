@@ -33,7 +33,8 @@ public static class JobEndpoints
             catch (CompGridForbiddenException ex) { return Results.Problem(ex.Message, statusCode: 403, title: "Forbidden"); }
         }).RequireRateLimiting(RequestLimits.SubmitPolicy);
 
-        api.MapGet("/jobs", async (ClaimsPrincipal user, ICompGridClient grid, string? state, string? owner, int? limit, CancellationToken ct) =>
+        api.MapGet("/jobs", async (ClaimsPrincipal user, ICompGridClient grid, string? state, string? owner, int? limit, string? account, string? backend,
+            string? submittedAfter, string? submittedBefore, CancellationToken ct) =>
         {
             bool admin = user.IsInRole(AdministratorRole);
             var states = new List<JobState>();
@@ -47,7 +48,19 @@ public static class JobEndpoints
                 }
             }
             if (limit is < 1 or > 10_000) return Problem(new ValidationError("limit", "must be between 1 and 10000"));
-            var query = new JobQuery { Owner = admin ? owner : user.Identity!.Name, States = states, Limit = limit ?? 200 };
+            DateTimeOffset? after = null, before = null;
+            foreach (var (field, text) in (ReadOnlySpan<(string, string?)>)[("submittedAfter", submittedAfter), ("submittedBefore", submittedBefore)])
+            {
+                if (text is null) continue;
+                if (!DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at))
+                    return Problem(new ValidationError(field, "must be an ISO 8601 time (for example 2026-03-01T00:00:00Z)"));
+                if (field == "submittedAfter") after = at; else before = at;
+            }
+            var query = new JobQuery
+            {
+                Owner = admin ? owner : user.Identity!.Name, States = states, Limit = limit ?? 200,
+                Account = account, Backend = backend, SubmittedAfter = after, SubmittedBefore = before,
+            };
             var jobs = new List<JobRecord>();
             await foreach (var j in grid.ListJobsAsync(query, ct)) jobs.Add(j);
             return Results.Ok(jobs);

@@ -31,7 +31,7 @@ public sealed class Pwsh
                 "DataDirectory": "data",
                 "PollInterval": "00:00:00.200",
                 "Local": { "JobUserIds": "2000000-2065535" },
-                "Stewardship": { "MaxCpus": 8 },
+                "Stewardship": { "MaxCpus": 1 },
                 "Billing": {
                   "RateCardName": "default",
                   "MinorUnits": { "CRD": 0 },
@@ -91,7 +91,11 @@ public sealed class Pwsh
     {
         System.IO.Directory.CreateDirectory(Path.GetDirectoryName(Database)!);
         var services = new ServiceCollection();
-        services.AddCompGrid().UseSqliteBillingStore(Database).AddGrantBilling(o => o.MinorUnits["CRD"] = 0);
+        services.AddCompGrid().UseSqliteBillingStore(Database).AddGrantBilling(o =>
+        {
+            o.MinorUnits["CRD"] = 0;
+            o.RateCards.Add(new RateCard { Name = "default", Currency = "CRD", Rules = [new RateRule { Name = "cpu-seconds", CpuCoreHour = 3600 }] });
+        });
         await using var provider = services.BuildServiceProvider();
         var billing = provider.GetRequiredService<GrantBillingService>();
         await billing.InitializeAsync();

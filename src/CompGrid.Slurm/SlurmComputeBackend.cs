@@ -208,14 +208,26 @@ internal sealed class SlurmComputeBackend : IComputeBackend, IAsyncDisposable, I
 
     private async Task<T> ExecuteAsync<T>(Func<CancellationToken, Task<T>> action, string operation, string? jobId, CancellationToken cancellationToken)
     {
+        using var activity = SlurmTelemetry.StartCall(operation, Name);
+        long started = _time.GetTimestamp();
+        CompGridException? failure = null;
         try
         {
             return await _pipeline.ExecuteAsync(static async (state, ct) => await state(ct).ConfigureAwait(false), action, cancellationToken).ConfigureAwait(false);
         }
         catch (BrokenCircuitException ex)
         {
-            throw new CompGridException($"Slurm cluster '{Name}' is unavailable (circuit open after repeated faults); retry later.", ex)
+            throw failure = new CompGridException($"Slurm cluster '{Name}' is unavailable (circuit open after repeated faults); retry later.", ex)
             { Backend = Name, Operation = operation, JobId = jobId, IsTransient = true, Code = CompGridErrorCodes.CircuitOpen };
+        }
+        catch (CompGridException ex)
+        {
+            failure = ex;
+            throw;
+        }
+        finally
+        {
+            SlurmTelemetry.Record(operation, Name, _time.GetElapsedTime(started), failure, activity);
         }
     }
 

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text;
 using CompGrid.Docker.Engine;
@@ -21,7 +23,7 @@ public sealed class EngineClientTests : IAsyncLifetime
     private static HttpResponseMessage Json(HttpStatusCode status, string body) => new(status) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
 
     /// <summary>A fake engine speaking API <paramref name="api"/>; <paramref name="route"/> answers everything else.</summary>
-    private async Task<(DockerEngineClient Client, LoopbackEngine Server)> CreateAsync(Func<HttpRequestMessage, HttpResponseMessage?> route, string api = "1.41", string min = "1.12", string clientMax = "1.47")
+    private async Task<(DockerEngineClient Client, LoopbackEngine Server)> CreateAsync(Func<HttpRequestMessage, HttpResponseMessage?> route, string api = "1.41", string min = "1.12", string clientMax = "1.47", string node = "lab-a")
     {
         var server = await LoopbackEngine.StartAsync(r =>
         {
@@ -32,7 +34,40 @@ public sealed class EngineClientTests : IAsyncLifetime
         });
         _servers.Add(server);
         var endpoint = DockerEndpoint.TryParse(server.Endpoint, false, out _)!;
-        return (new DockerEngineClient("lab", "lab-a", endpoint, null, TimeProvider.System, TimeSpan.FromSeconds(5), clientMax), server);
+        return (new DockerEngineClient("lab", node, endpoint, null, TimeProvider.System, TimeSpan.FromSeconds(5), clientMax), server);
+    }
+
+    [Fact]
+    public async Task Calls_RecordDurationAndFailuresByCode_OnTheCompGridMeter()
+    {
+        string node = "telemetry-" + Guid.NewGuid().ToString("N");
+        var measured = new ConcurrentBag<string>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == CompGridDiagnostics.SourceName && instrument.Name.StartsWith("compgrid.docker.", StringComparison.Ordinal))
+                l.EnableMeasurementEvents(instrument);
+        };
+        void Capture(Instrument instrument, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            var t = tags.ToArray().ToDictionary(kv => kv.Key, kv => kv.Value as string);
+            if (t.GetValueOrDefault("node") != node) return; // other tests run in parallel
+            measured.Add($"{instrument.Name} {t["operation"]} {t.GetValueOrDefault("code")}".TrimEnd());
+        }
+        listener.SetMeasurementEventCallback<double>((i, _, tags, _) => Capture(i, tags));
+        listener.SetMeasurementEventCallback<long>((i, _, tags, _) => Capture(i, tags));
+        listener.Start();
+
+        var (client, _) = await CreateAsync(r => r.RequestUri!.AbsolutePath.EndsWith("/info", StringComparison.Ordinal)
+            ? Json(HttpStatusCode.OK, "{\"NCPU\":2,\"MemTotal\":1073741824}") : null, node: node);
+        using var __ = client;
+        await client.GetInfoAsync();
+        await Assert.ThrowsAsync<CompGridException>(() => client.StartContainerAsync("missing", "cg-1"));
+
+        Assert.Contains("compgrid.docker.call.duration info", measured);
+        Assert.Contains("compgrid.docker.call.duration start", measured);
+        Assert.Contains("compgrid.docker.errors start docker-404", measured);
+        Assert.DoesNotContain(measured, m => m.StartsWith("compgrid.docker.errors info", StringComparison.Ordinal));
     }
 
     [Fact]

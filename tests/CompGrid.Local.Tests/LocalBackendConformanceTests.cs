@@ -8,7 +8,7 @@ public sealed class LocalBackendFixture : IDisposable
     public LocalBackendFixture()
     {
         StateDirectory = Path.Combine(Path.GetTempPath(), "compgrid-local-tests-" + Guid.NewGuid().ToString("N")[..8]);
-        Backend = LocalBackendFactory.Create("local", new LocalBackendOptions
+        Backend = LocalBackend.Create("local", new LocalBackendOptions
         {
             StateDirectory = StateDirectory,
             KillGracePeriod = TimeSpan.FromMilliseconds(500),

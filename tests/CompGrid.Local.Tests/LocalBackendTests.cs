@@ -120,7 +120,7 @@ public sealed class LocalBackendTests(LocalBackendFixture fixture) : IClassFixtu
     [Fact]
     public void Create_InvalidOptions_NamesTheOption()
     {
-        var ex = Assert.Throws<CompGridException>(() => LocalBackendFactory.Create("bad", new LocalBackendOptions { Shell = "/no/such/shell", Nodes = [new LocalNodeOptions { Name = "", Cpus = 0 }] }));
+        var ex = Assert.Throws<CompGridException>(() => LocalBackend.Create("bad", new LocalBackendOptions { Shell = "/no/such/shell", Nodes = [new LocalNodeOptions { Name = "", Cpus = 0 }] }));
         Assert.Contains("Shell", ex.Message, StringComparison.Ordinal);
         Assert.Contains("Nodes[0].Cpus", ex.Message, StringComparison.Ordinal);
     }

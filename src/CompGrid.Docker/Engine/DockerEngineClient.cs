@@ -382,13 +382,25 @@ internal sealed class DockerEngineClient : IDisposable
         var limit = timeout ?? _requestTimeout;
         using var timeoutCts = limit == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(limit, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token);
+        using var activity = DockerTelemetry.StartCall(operation, Node);
+        long started = _time.GetTimestamp();
+        CompGridException? failure = null;
         try
         {
             return await Map(operation, jobId, () => call(client, linked.Token), cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (timeoutCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw DockerErrors.Timeout(Backend, Node, Endpoint.Display, operation, jobId, limit);
+            throw failure = DockerErrors.Timeout(Backend, Node, Endpoint.Display, operation, jobId, limit);
+        }
+        catch (CompGridException ex)
+        {
+            failure = ex;
+            throw;
+        }
+        finally
+        {
+            DockerTelemetry.Record(operation, Node, _time.GetElapsedTime(started), failure, activity);
         }
     }
 

@@ -20,7 +20,8 @@ public static class CompGridServiceCollectionExtensions
     public static ICompGridBuilder AddCompGrid(this IServiceCollection services, Action<CompGridOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.AddOptions<CompGridOptions>();
+        services.AddOptions<CompGridOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CompGridOptions>, CompGridOptionsValidator>());
         if (configure is not null) services.Configure(configure);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAdd(ServiceDescriptor.Singleton(typeof(ILogger<>), typeof(NullLogger<>)));

@@ -9,6 +9,9 @@ internal static class EngineTelemetry
     /// <summary>Instrument names, as a host's dashboards and alerts find them.</summary>
     public const string SubmittedName = "compgrid.jobs.submitted", FinishedName = "compgrid.jobs.finished";
 
+    /// <summary>The tag of <see cref="Finished"/>: the terminal state (<c>Completed</c>, <c>Failed</c>, …).</summary>
+    public const string StateTag = "state";
+
     /// <summary>Spans: <c>compgrid.submit</c>, <c>compgrid.dispatch</c>.</summary>
     public static ActivitySource Source => CompGridDiagnostics.ActivitySource;
 

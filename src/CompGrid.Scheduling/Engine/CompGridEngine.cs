@@ -91,7 +91,6 @@ public sealed class CompGridEngine : ICompGridClient, IAsyncDisposable
             throw new CompGridException("CompGrid:Scheduling is invalid: " + string.Join(" ", schedulingErrors)) { Operation = "start" };
         var cycle = new SchedulingCycle(ordering, placement, _router.WalltimeOf, _router.MemoryPerNode, scheduling.Backfill, scheduling.Limits);
         _router.Validate();
-        if (options.PollInterval <= TimeSpan.Zero) throw new CompGridException("CompGrid:PollInterval must be positive.") { Operation = "start" };
         _ordering = ordering;
 
         await _services.Store.InitializeAsync(cancellationToken).ConfigureAwait(false);

@@ -44,7 +44,7 @@ internal sealed class JobCompletion(
             try { await backend.CompleteAsync(job.BackendJobId, ct).ConfigureAwait(false); }
             catch (CompGridException ex) { Log.BackendError(logger, backend.Name, "complete", ex.Message); }
         }
-        EngineTelemetry.Finished.Add(1);
+        EngineTelemetry.Finished.Add(1, new KeyValuePair<string, object?>(EngineTelemetry.StateTag, job.State.ToString()));
         Log.Finished(logger, job.Id, job.State, job.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-", job.Reason ?? "");
         await notifications.SendAsync(job, null).ConfigureAwait(false);
         waiters.Complete(job);

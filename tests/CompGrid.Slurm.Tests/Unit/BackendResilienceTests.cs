@@ -118,7 +118,7 @@ public sealed class BackendResilienceTests
         Assert.Equal("cg-a", Assert.Single(list).JobId);
     }
 
-    private sealed class FakeSlurmClient : ISlurmClient
+    internal sealed class FakeSlurmClient : ISlurmClient
     {
         public Dictionary<string, SlurmJobInfo> Live { get; } = new();
         public Dictionary<string, SlurmAccountingRecord> Accounting { get; } = new();

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers grant billing on a CompGrid builder.</summary>
-public static class GrantBillingServiceCollectionExtensions
+public static class BillingCompGridBuilderExtensions
 {
     /// <summary>
     /// Adds grant billing: the <see cref="GrantBillingService"/>, its admission check (quote and hold) and its usage
@@ -61,14 +61,5 @@ public static class GrantBillingServiceCollectionExtensions
         services.AddSingleton<IAdmissionCheck>(sp => sp.GetRequiredService<GrantBillingService>().AdmissionCheck);
         services.AddSingleton<IUsageSink>(sp => sp.GetRequiredService<GrantBillingService>().UsageSink);
         return builder;
-    }
-}
-
-internal sealed class GrantBillingOptionsValidator : IValidateOptions<GrantBillingOptions>
-{
-    public ValidateOptionsResult Validate(string? name, GrantBillingOptions options)
-    {
-        var errors = options.Validate();
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors.Select(e => "CompGrid billing: " + e));
     }
 }

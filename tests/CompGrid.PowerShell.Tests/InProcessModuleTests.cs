@@ -132,7 +132,7 @@ public sealed class InProcessModuleTests
             "stopped-in=$([int]$sw.Elapsed.TotalSeconds) pipeline=$($ps.InvocationStateInfo.State) completed=$($h.IsCompleted)"
             "job=$((Get-CompGridJob $j.Id -Connection $c).State)"
             Stop-CompGridJob $j.Id -Connection $c -Confirm:$false
-            """);
+            """, connect: false);
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Matches(@"stopped-in=[0-4] pipeline=Stopped completed=True", r.Output);
         Assert.Contains("job=Running", r.Output, StringComparison.Ordinal);
@@ -142,16 +142,17 @@ public sealed class InProcessModuleTests
     public async Task Wait_WritesProgressRecordsWithTheJobState()
     {
         var r = await new Pwsh().RunAsync("""
-            $j = Submit-CompGridJob -Command "sleep 1; echo late"
+            $c = Connect-CompGrid -ConfigurationFile ./compgrid.json -PassThru
+            $j = Submit-CompGridJob -Command "sleep 1; echo late" -Connection $c
             $ps = [powershell]::Create()
             $null = $ps.AddCommand('Import-Module').AddArgument((Get-Module CompGrid.PowerShell).Path).AddStatement()
-            $null = $ps.AddCommand('Wait-CompGridJob').AddParameter('Id', $j.Id).AddParameter('ProgressInterval', [TimeSpan]::FromMilliseconds(100)).AddParameter('Connection', (Connect-CompGrid -ConfigurationFile ./compgrid.json -PassThru))
+            $null = $ps.AddCommand('Wait-CompGridJob').AddParameter('Id', $j.Id).AddParameter('ProgressInterval', [TimeSpan]::FromMilliseconds(100)).AddParameter('Connection', $c)
             $out = $ps.Invoke()
             "final=$($out[0].State)"
             $ps.Streams.Progress | Select-Object -First 1 | ForEach-Object { "activity=$($_.Activity)" }
             "states=$(($ps.Streams.Progress | ForEach-Object { ($_.StatusDescription -split ',')[0] } | Sort-Object -Unique) -join '|')"
             "completed=$(@($ps.Streams.Progress | Where-Object RecordType -eq 'Completed').Count)"
-            """);
+            """, connect: false);
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Contains("final=Completed", r.Output, StringComparison.Ordinal);
         Assert.Contains("activity=Waiting for CompGrid job", r.Output, StringComparison.Ordinal);

@@ -5,7 +5,7 @@ namespace CompGrid.PowerShell.Cmdlets;
 /// <summary>
 /// <c>Connect-CompGrid</c>: starts an engine in this process from a configuration file (<c>-ConfigurationFile</c>), or
 /// connects to a portal's HTTP API (<c>-Uri</c> and <c>-Token</c>, through CompGrid.Client), and makes it the session's
-/// connection; the previous connection of the session is closed.
+/// connection; the previous connection of the session is closed unless <c>-PassThru</c> gave it to the script.
 /// </summary>
 [Cmdlet(VerbsCommunications.Connect, "CompGrid", DefaultParameterSetName = InProcessSet)]
 [OutputType(typeof(CompGridConnection))]
@@ -60,7 +60,9 @@ public sealed class ConnectCompGridCommand : PSCmdlet
             ThrowTerminatingError(CompGridErrorRecords.From(new JobValidationException("ConfigurationFile", ex.Message), ConfigurationFile));
             return;
         }
-        CompGridSession.Set(connection)?.Dispose();
+        // A connection the script holds (-PassThru) stays open when another one becomes current; one it never saw is closed.
+        connection.HeldByScript = PassThru;
+        if (CompGridSession.Set(connection) is { HeldByScript: false } previous) previous.Dispose();
         WriteVerbose($"Connected: {connection}");
         if (PassThru) WriteObject(connection);
     }

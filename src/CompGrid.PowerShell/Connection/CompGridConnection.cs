@@ -50,6 +50,9 @@ public sealed class CompGridConnection : IDisposable
         $"Grant billing is not configured on {Target}: add a CompGrid:Billing section with a rate card to the configuration.")
     { Code = CompGridErrorCodes.NotConnected, Operation = "billing" };
 
+    /// <summary>Whether <c>Connect-CompGrid -PassThru</c> gave this connection to the script (which then closes it).</summary>
+    internal bool HeldByScript { get; set; }
+
     internal bool IsDisposed => Volatile.Read(ref _disposed) == 1;
 
     /// <summary>Stops the in-process engine (running local jobs are adopted at the next start); a portal connection just closes.</summary>

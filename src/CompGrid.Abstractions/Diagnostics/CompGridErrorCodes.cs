@@ -119,6 +119,9 @@ public static class CompGridErrorCodes
     /// <summary>A job's log file is not a regular file inside the job's own folder (a link, a FIFO, a device); nothing was read.</summary>
     public const string UnsafeLogFile = "unsafe-log-file";
 
+    /// <summary>A script called a CompGrid cmdlet before <c>Connect-CompGrid</c>, or on a closed connection (PowerShell module).</summary>
+    public const string NotConnected = "not-connected";
+
     /// <summary>The Docker Engine cannot be reached. Transient.</summary>
     public const string EngineUnreachable = "engine-unreachable";
 

@@ -21,7 +21,13 @@ internal sealed class EasyBackfillScheduler
     private bool[] _reservedFlag = [];
     private readonly List<PendingStart> _started = [];
 
-    private readonly record struct PendingStart(int Candidate, long End);
+    // A job started in this cycle: by candidate index (Run), or with its own nodes and request (RunQueue).
+    private readonly record struct PendingStart(int Candidate, long End, int[]? Nodes = null, PlacementRequest Request = default);
+
+    // Per-shape state of one RunQueue cycle: a request that failed on the whole cluster (or on the cluster without the
+    // reserved nodes) fails again for the rest of the cycle, since capacity only shrinks while the cycle runs.
+    private bool[] _shapeDead = [];
+    private bool[] _shapeMaskedDead = [];
 
     /// <summary>Creates a scheduler placing with <paramref name="policy"/>.</summary>
     public EasyBackfillScheduler(IPlacementPolicy policy, BackfillOptions? options = null)
@@ -122,6 +128,103 @@ internal sealed class EasyBackfillScheduler
         return result;
     }
 
+    /// <summary>
+    /// Runs one cycle over a queue kept between cycles and reports only the jobs it starts (appended to
+    /// <paramref name="starts"/>, in start order; they are allocated in <paramref name="cluster"/>, not removed from the
+    /// queue). The same rules as <see cref="Run"/>: start in order while jobs fit, reserve for the first that does not,
+    /// then backfill behind it — but it touches only jobs that can start: a block of the queue whose smallest node count
+    /// exceeds the nodes with a free CPU (or, for jobs too long to end by the shadow time, the unreserved ones) is
+    /// skipped in one test, a request shape that failed is not tried again in the cycle, and the cycle stops when no
+    /// node has a free CPU. Returns the shadow time, when a job holds the reservation.
+    /// </summary>
+    public DateTimeOffset? RunQueue(ClusterSnapshot cluster, ReadOnlySpan<RunningAllocation> running, PendingQueue queue, DateTimeOffset now,
+        IQueueGate? gate, List<QueueStart> starts)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        ArgumentNullException.ThrowIfNull(queue);
+        ArgumentNullException.ThrowIfNull(starts);
+        _started.Clear();
+        _result.ReservedList.Clear();
+        long nowT = now.UtcTicks;
+        int tested = 0, maxTest = _options.MaxJobTest > 0 ? _options.MaxJobTest : int.MaxValue;
+        int s = queue.Head, holder = -1;
+        long shadow = long.MaxValue;
+        for (; s < queue.Slots && tested < maxTest; s++)
+        {
+            if (queue.Job(s) is not { } job || queue.Never(s) is not null) continue;
+            tested++;
+            if (gate is not null && gate.Check(job) != PendingReason.None) continue;
+            BackfillCandidate c = queue.Candidate(s);
+            Span<int> chosen = Chosen(c.Request.Nodes);
+            if (_policy.TryPlace(cluster, c.Request, chosen))
+            {
+                StartQueued(cluster, null, job, c, chosen, nowT, false, gate, starts);
+                continue;
+            }
+            if (TryReserve(cluster, running, [], c, nowT, out shadow)) { holder = s++; break; }
+        }
+        if (holder < 0 || !_options.Enabled) return holder < 0 ? null : new DateTimeOffset(shadow, TimeSpan.Zero);
+
+        int shapes = queue.ShapeCount;
+        if (_shapeDead.Length < shapes) { _shapeDead = new bool[Math.Max(shapes, _shapeDead.Length * 2)]; _shapeMaskedDead = new bool[_shapeDead.Length]; }
+        Array.Clear(_shapeDead, 0, shapes);
+        Array.Clear(_shapeMaskedDead, 0, shapes);
+        ClusterSnapshot masked = cluster.Clone();
+        if (_reservedFlag.Length < cluster.Count) _reservedFlag = new bool[cluster.Count];
+        Array.Clear(_reservedFlag, 0, cluster.Count);
+        foreach (int r in _result.ReservedNodes) { _reservedFlag[r] = true; masked.SetSchedulable(r, false); }
+        // Nodes with a free CPU, on the whole cluster and off the reserved nodes: no job needing more can start.
+        int free = 0, maskedFree = 0;
+        for (int n = 0; n < cluster.Count; n++)
+            if (HasFreeCpu(cluster, n)) { free++; if (!_reservedFlag[n]) maskedFree++; }
+        long slack = shadow - nowT;
+        while (s < queue.Slots && free > 0 && tested < maxTest)
+        {
+            int block = s / PendingQueue.BlockSize, blockEnd = Math.Min(queue.Slots, (block + 1) * PendingQueue.BlockSize);
+            int bn = queue.BlockNeed(block);
+            if (bn > free || (bn > maskedFree && queue.BlockWalltime(block) > slack)) { s = blockEnd; continue; }
+            for (; s < blockEnd && free > 0 && tested < maxTest; s++)
+            {
+                int need = queue.Need(s);
+                if (need > free || queue.Job(s) is not { } job) continue;
+                int shape = queue.Shape(s);
+                if (_shapeDead[shape]) continue;
+                bool shortJob = queue.Walltime(s) <= slack;
+                if (!shortJob && (need > maskedFree || _shapeMaskedDead[shape])) continue;
+                tested++;
+                if (gate is not null && gate.Check(job) != PendingReason.None) continue;
+                BackfillCandidate c = queue.Candidate(s);
+                Span<int> chosen = Chosen(c.Request.Nodes);
+                if (_policy.TryPlace(shortJob ? cluster : masked, c.Request, chosen))
+                {
+                    StartQueued(cluster, masked, job, c, chosen, nowT, true, gate, starts);
+                    foreach (int n in chosen)
+                        if (!HasFreeCpu(cluster, n)) { free--; if (!_reservedFlag[n]) maskedFree--; }
+                }
+                else if (shortJob) _shapeDead[shape] = true;
+                else _shapeMaskedDead[shape] = true;
+            }
+        }
+        return new DateTimeOffset(shadow, TimeSpan.Zero);
+    }
+
+    private static bool HasFreeCpu(ClusterSnapshot cluster, int node) =>
+        cluster.FreeCpus[node] > 0 && cluster.Schedulable[node] && !cluster.HeldExclusively[node];
+
+    private void StartQueued(ClusterSnapshot cluster, ClusterSnapshot? masked, JobRecord job, in BackfillCandidate c, Span<int> chosen, long nowT,
+        bool backfilled, IQueueGate? gate, List<QueueStart> starts)
+    {
+        if (chosen.Length == 1) cluster.Allocate(chosen[0], c.Request);
+        else cluster.AllocateGang(chosen, c.Request);
+        if (masked is not null)
+            foreach (int n in chosen)
+                if (!_reservedFlag[n]) masked.Allocate(n, c.Request);
+        int[] nodes = chosen.ToArray();
+        _started.Add(new PendingStart(-1, nowT + c.Walltime.Ticks, nodes, c.Request));
+        starts.Add(new QueueStart(job, nodes, backfilled));
+        gate?.OnStarted(job);
+    }
+
     private Span<int> Chosen(int nodes)
     {
         int need = Math.Max(1, nodes);
@@ -159,6 +262,10 @@ internal sealed class EasyBackfillScheduler
         {
             RunningAllocation r = running[id];
             foreach (int n in r.Nodes) ReleaseOne(sim, n, r.Request, watch, ref fitting);
+        }
+        else if (_started[id - running.Length] is { Nodes: { } own } s)
+        {
+            foreach (int n in own) ReleaseOne(sim, n, s.Request, watch, ref fitting);
         }
         else
         {

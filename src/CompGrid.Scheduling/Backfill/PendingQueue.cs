@@ -40,6 +40,9 @@ internal sealed class PendingQueue
     /// <summary>Bumped on every arrival, removal and reorder: a cycle with the same version and cluster generation has nothing new to do.</summary>
     public long Version { get; private set; }
 
+    /// <summary>Bumped when slots move (compaction, reorder, clear): slot numbers from before are void.</summary>
+    public long Layout { get; private set; }
+
     /// <summary>The job in slot <paramref name="slot"/>, or null for a hole.</summary>
     public JobRecord? Job(int slot) => _jobs[slot];
 
@@ -75,6 +78,7 @@ internal sealed class PendingQueue
         Slots = 0;
         Head = 0;
         Version++;
+        Layout++;
     }
 
     /// <summary>Appends a job behind every queued one. <paramref name="never"/> says why it can never run (or null).</summary>

@@ -4,6 +4,7 @@
 // Replays a workload through CompGrid's production scheduling policies on a virtual clock and prints the metrics.
 //   dotnet run simulate.cs <trace.swf[.gz]> [--max-jobs N] [--placement first-fit] [--ordering multifactor] [--no-backfill]
 //   dotnet run simulate.cs --generate [--seed 42] [--jobs 2000]
+//   add --submit-scale 0.5 to multiply every submit time by 0.5 (twice the offered load);
 //   add --compare to print a what-if table: the configuration given against strict (no backfill) FIFO;
 //   add --csv jobs.csv to write every job's submit, start, end, wait and bounded slowdown.
 using CompGrid.Backfill;
@@ -12,6 +13,7 @@ using CompGrid.Simulation;
 string? trace = null, csv = null;
 int seed = 42, jobs = 2000;
 int? maxJobs = null;
+double submitScale = 1;
 string placement = "first-fit", ordering = "multifactor";
 bool backfill = true, compare = false, generate = false;
 for (int i = 0; i < args.Length; i++)
@@ -27,12 +29,13 @@ for (int i = 0; i < args.Length; i++)
         case "--compare": compare = true; break;
         case "--generate": generate = true; break;
         case "--csv": csv = args[++i]; break;
+        case "--submit-scale": submitScale = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
         default: trace = args[i]; break;
     }
 }
 if (trace is null && !generate)
 {
-    Console.Error.WriteLine("usage: dotnet run simulate.cs <trace.swf[.gz]> [--max-jobs N] [--placement P] [--ordering O] [--no-backfill] [--compare]");
+    Console.Error.WriteLine("usage: dotnet run simulate.cs <trace.swf[.gz]> [--max-jobs N] [--placement P] [--ordering O] [--no-backfill] [--compare] [--submit-scale F]");
     Console.Error.WriteLine("       dotnet run simulate.cs --generate [--seed N] [--jobs N] [--compare]");
     return 2;
 }
@@ -40,6 +43,7 @@ if (trace is null && !generate)
 Workload workload = generate
     ? Workload.Generate(seed, jobs)
     : Workload.FromSwf(SwfTrace.Load(trace!, maxJobs), source: Path.GetFileName(trace!) + (maxJobs is { } m ? $" (first {m} jobs)" : ""));
+if (submitScale != 1) workload = workload.ScaleSubmitTimes(submitScale);
 Console.WriteLine($"seed: {seed}; {workload.Jobs.Count} jobs on {workload.Cluster.Nodes} nodes x {workload.Cluster.CpusPerNode} CPUs");
 
 var config = new SimulationConfiguration

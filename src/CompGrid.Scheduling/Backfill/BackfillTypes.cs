@@ -37,6 +37,19 @@ internal interface IBackfillGate
     void OnStarted(int candidate, ReadOnlySpan<int> nodes);
 }
 
+/// <summary>Holds queued jobs back (limits, approval) in a <see cref="EasyBackfillScheduler.RunQueue"/> cycle and learns about starts.</summary>
+internal interface IQueueGate
+{
+    /// <summary>Why <paramref name="job"/> may not start now, or <see cref="PendingReason.None"/> when it may.</summary>
+    PendingReason Check(JobRecord job);
+
+    /// <summary><paramref name="job"/> was started.</summary>
+    void OnStarted(JobRecord job);
+}
+
+/// <summary>A job a <see cref="EasyBackfillScheduler.RunQueue"/> cycle started: the nodes it holds, and whether it started behind the reservation.</summary>
+internal readonly record struct QueueStart(JobRecord Job, int[] Nodes, bool Backfilled);
+
 /// <summary>Backfill settings.</summary>
 public sealed class BackfillOptions
 {

@@ -21,7 +21,13 @@ internal sealed class EasyBackfillScheduler
     private bool[] _reservedFlag = [];
     private readonly List<PendingStart> _started = [];
 
-    private readonly record struct PendingStart(int Candidate, long End);
+    // A job started in this cycle: by candidate index (Run), or with its own nodes and request (RunQueue).
+    private readonly record struct PendingStart(int Candidate, long End, int[]? Nodes = null, PlacementRequest Request = default);
+
+    // Per-shape state of one RunQueue cycle: a request that failed on the whole cluster (or on the cluster without the
+    // reserved nodes) fails again for the rest of the cycle, since capacity only shrinks while the cycle runs.
+    private bool[] _shapeDead = [];
+    private bool[] _shapeMaskedDead = [];
 
     /// <summary>Creates a scheduler placing with <paramref name="policy"/>.</summary>
     public EasyBackfillScheduler(IPlacementPolicy policy, BackfillOptions? options = null)
@@ -47,6 +53,7 @@ internal sealed class EasyBackfillScheduler
         BackfillResult result = _result;
         result.Reset(pending.Length);
         _started.Clear();
+        _q = QueueCycleState.None; // this cycle reuses the buffers a RunQueue continuation would need
         long nowT = now.UtcTicks;
         int limit = _options.MaxJobTest > 0 ? Math.Min(_options.MaxJobTest, pending.Length) : pending.Length;
         int i = 0;
@@ -122,6 +129,171 @@ internal sealed class EasyBackfillScheduler
         return result;
     }
 
+    /// <summary>
+    /// Runs one cycle over a queue kept between cycles and reports only the jobs it starts (appended to
+    /// <paramref name="starts"/>, in start order; they are allocated in <paramref name="cluster"/>, not removed from the
+    /// queue). The same rules as <see cref="Run"/>: start in order while jobs fit, reserve for the first that does not,
+    /// then backfill behind it — but it touches only jobs that can start: a block of the queue whose smallest node count
+    /// exceeds the nodes with a free CPU (or, for jobs too long to end by the shadow time, the unreserved ones) is
+    /// skipped in one test, a request shape that failed is not tried again in the cycle, and the cycle stops when no
+    /// node has a free CPU. Returns the shadow time, when a job holds the reservation (never with backfill off: a strict
+    /// queue needs none, so none is computed).
+    /// </summary>
+    public DateTimeOffset? RunQueue(ClusterSnapshot cluster, ReadOnlySpan<RunningAllocation> running, PendingQueue queue, DateTimeOffset now,
+        IQueueGate? gate, List<QueueStart> starts)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        ArgumentNullException.ThrowIfNull(queue);
+        ArgumentNullException.ThrowIfNull(starts);
+        _started.Clear();
+        long nowT = now.UtcTicks;
+        int tested = 0, maxTest = _options.MaxJobTest > 0 ? _options.MaxJobTest : int.MaxValue;
+        int s, holder;
+        long shadow;
+        ClusterSnapshot? masked;
+        int free, maskedFree;
+        // Nothing released or started since the last cycle, same slots, same holder: every job the last cycle saw would
+        // fail again, so only the jobs queued since are tried, against the state that cycle left (its reservation, its
+        // cluster without the reserved nodes, its failed shapes). This is what makes an arrival cost O(1) at a full queue.
+        if (_options.MaxJobTest == 0 && ReferenceEquals(cluster, _q.Cluster) && cluster.Generation == _q.Generation && queue.Layout == _q.Layout
+            && (_q.Holder < 0 || ReferenceEquals(queue.Job(_q.Holder), _q.HolderJob)) && nowT <= _q.EarliestEnd)
+        {
+            s = _q.EndSlot;
+            holder = _q.Holder;
+            shadow = _q.Shadow;
+            masked = _q.Masked;
+            free = _q.Free;
+            maskedFree = _q.MaskedFree;
+            if (holder < 0) goto Phase1;
+            if (!_options.Enabled || masked is null) goto Done;
+            GrowShapes(queue.ShapeCount, keep: true);
+            goto Phase2;
+        }
+        _result.ReservedList.Clear();
+        s = queue.Head;
+        holder = -1;
+        shadow = long.MaxValue;
+        masked = null;
+        free = maskedFree = 0;
+    Phase1:
+        for (; s < queue.Slots && tested < maxTest; s++)
+        {
+            if (queue.Job(s) is not { } job || queue.Never(s) is not null) continue;
+            tested++;
+            if (gate is not null && gate.Check(job) != PendingReason.None) continue;
+            BackfillCandidate c = queue.Candidate(s);
+            Span<int> chosen = Chosen(c.Request.Nodes);
+            if (_policy.TryPlace(cluster, c.Request, chosen))
+            {
+                StartQueued(cluster, null, job, c, chosen, nowT, false, gate, starts);
+                continue;
+            }
+            // Strict queue: the first job that does not fit stops the cycle; it blocks the queue as long as it could
+            // run once everything running has ended (its nodes exist and accept work), and no shadow time is needed.
+            if (!_options.Enabled) { if (FitsWhenEmpty(cluster, c.Request)) { holder = s++; break; } continue; }
+            if (TryReserve(cluster, running, [], c, nowT, out shadow)) { holder = s++; break; }
+        }
+        if (holder < 0 || !_options.Enabled) goto Done;
+
+        // Nodes with a free CPU, on the whole cluster and off the reserved nodes: no job needing more can start.
+        if (_reservedFlag.Length < cluster.Count) _reservedFlag = new bool[cluster.Count];
+        Array.Clear(_reservedFlag, 0, cluster.Count);
+        foreach (int r in _result.ReservedNodes) _reservedFlag[r] = true;
+        free = maskedFree = 0;
+        for (int n = 0; n < cluster.Count; n++)
+            if (HasFreeCpu(cluster, n)) { free++; if (!_reservedFlag[n]) maskedFree++; }
+        if (free == 0) goto Done; // nothing can start; a later cycle with the same state knows it too
+        masked = cluster.Clone();
+        foreach (int r in _result.ReservedNodes) masked.SetSchedulable(r, false);
+        GrowShapes(queue.ShapeCount, keep: false);
+    Phase2:
+        long slack = shadow - nowT;
+        while (s < queue.Slots && free > 0 && tested < maxTest)
+        {
+            int block = s / PendingQueue.BlockSize, blockEnd = Math.Min(queue.Slots, (block + 1) * PendingQueue.BlockSize);
+            int bn = queue.BlockNeed(block);
+            if (bn > free || (bn > maskedFree && queue.BlockWalltime(block) > slack)) { s = blockEnd; continue; }
+            for (; s < blockEnd && free > 0 && tested < maxTest; s++)
+            {
+                int need = queue.Need(s);
+                if (need > free || queue.Job(s) is not { } job) continue;
+                int shape = queue.Shape(s);
+                if (_shapeDead[shape]) continue;
+                bool shortJob = queue.Walltime(s) <= slack;
+                if (!shortJob && (need > maskedFree || _shapeMaskedDead[shape])) continue;
+                tested++;
+                if (gate is not null && gate.Check(job) != PendingReason.None) continue;
+                BackfillCandidate c = queue.Candidate(s);
+                Span<int> chosen = Chosen(c.Request.Nodes);
+                if (_policy.TryPlace(shortJob ? cluster : masked!, c.Request, chosen))
+                {
+                    StartQueued(cluster, masked, job, c, chosen, nowT, true, gate, starts);
+                    foreach (int n in chosen)
+                        if (!HasFreeCpu(cluster, n)) { free--; if (!_reservedFlag[n]) maskedFree--; }
+                }
+                else if (shortJob) _shapeDead[shape] = true;
+                else _shapeMaskedDead[shape] = true;
+            }
+        }
+    Done:
+        // A running job past its expected end moves the shadow time with the clock: continue only until the first one is due.
+        long earliest = long.MaxValue;
+        foreach (RunningAllocation r in running) earliest = Math.Min(earliest, r.ExpectedEnd.UtcTicks);
+        foreach (PendingStart p in _started) earliest = Math.Min(earliest, p.End);
+        _q = new QueueCycleState(cluster, cluster.Generation, queue.Layout, queue.Slots, holder, holder >= 0 ? queue.Job(holder) : null,
+            shadow, masked, free, maskedFree, earliest);
+        return holder < 0 || shadow == long.MaxValue ? null : new DateTimeOffset(shadow, TimeSpan.Zero);
+    }
+
+    // What the last RunQueue cycle left, for the next one to continue from when nothing was released or started since.
+    private sealed record QueueCycleState(ClusterSnapshot? Cluster, long Generation, long Layout, int EndSlot, int Holder, JobRecord? HolderJob,
+        long Shadow, ClusterSnapshot? Masked, int Free, int MaskedFree, long EarliestEnd)
+    {
+        public static readonly QueueCycleState None = new(null, -1, -1, 0, -1, null, long.MaxValue, null, 0, 0, long.MinValue);
+    }
+
+    private QueueCycleState _q = QueueCycleState.None;
+
+    private void GrowShapes(int shapes, bool keep)
+    {
+        if (_shapeDead.Length < shapes)
+        {
+            int n = Math.Max(shapes, _shapeDead.Length * 2);
+            Array.Resize(ref _shapeDead, n);
+            Array.Resize(ref _shapeMaskedDead, n);
+        }
+        if (!keep)
+        {
+            Array.Clear(_shapeDead, 0, shapes);
+            Array.Clear(_shapeMaskedDead, 0, shapes);
+        }
+    }
+
+    private static bool FitsWhenEmpty(ClusterSnapshot cluster, in PlacementRequest request)
+    {
+        int need = Math.Max(1, request.Nodes), n = 0;
+        for (int i = 0; i < cluster.Count && n < need; i++)
+            if (cluster.Schedulable[i] && cluster.CouldEverFit(i, request)) n++;
+        return n >= need;
+    }
+
+    private static bool HasFreeCpu(ClusterSnapshot cluster, int node) =>
+        cluster.FreeCpus[node] > 0 && cluster.Schedulable[node] && !cluster.HeldExclusively[node];
+
+    private void StartQueued(ClusterSnapshot cluster, ClusterSnapshot? masked, JobRecord job, in BackfillCandidate c, Span<int> chosen, long nowT,
+        bool backfilled, IQueueGate? gate, List<QueueStart> starts)
+    {
+        if (chosen.Length == 1) cluster.Allocate(chosen[0], c.Request);
+        else cluster.AllocateGang(chosen, c.Request);
+        if (masked is not null)
+            foreach (int n in chosen)
+                if (!_reservedFlag[n]) masked.Allocate(n, c.Request);
+        int[] nodes = chosen.ToArray();
+        _started.Add(new PendingStart(-1, nowT + c.Walltime.Ticks, nodes, c.Request));
+        starts.Add(new QueueStart(job, nodes, backfilled));
+        gate?.OnStarted(job);
+    }
+
     private Span<int> Chosen(int nodes)
     {
         int need = Math.Max(1, nodes);
@@ -160,6 +332,10 @@ internal sealed class EasyBackfillScheduler
             RunningAllocation r = running[id];
             foreach (int n in r.Nodes) ReleaseOne(sim, n, r.Request, watch, ref fitting);
         }
+        else if (_started[id - running.Length] is { Nodes: { } own } s)
+        {
+            foreach (int n in own) ReleaseOne(sim, n, s.Request, watch, ref fitting);
+        }
         else
         {
             int cand = _started[id - running.Length].Candidate;
@@ -192,6 +368,7 @@ internal sealed class EasyBackfillScheduler
                 if (_policy.TryPlace(sim, top.Request, chosen))
                 {
                     shadow = e == 0 ? nowT : _eventEnd[e - 1];
+                    if (e > 0) PreferBusyNodes(cluster, sim, top.Request, chosen);
                     foreach (int n in chosen) _result.ReservedList.Add(n);
                     return true;
                 }
@@ -200,6 +377,33 @@ internal sealed class EasyBackfillScheduler
             long t = _eventEnd[e];
             while (e < m && _eventEnd[e] == t) ReleaseEvent(sim, running, pending, _eventId[e++], top.Request, ref fitting);
         }
+    }
+
+    // Reserve, among the nodes free at the shadow time, first those that have no free CPU now: they cannot take a backfill
+    // job anyway, so every node free now that the reservation can spare stays open to jobs that run past the shadow
+    // time — textbook EASY's "extra processors" (Mu'alem and Feitelson, 2001). Only the node choice changes: each
+    // chosen node fits the request at the shadow time either way. Keeps the policy's choice when it cannot improve it.
+    private void PreferBusyNodes(ClusterSnapshot cluster, ClusterSnapshot sim, in PlacementRequest request, Span<int> chosen)
+    {
+        int need = chosen.Length, busy = 0, freeNowChosen = 0;
+        foreach (int n in chosen) if (HasFreeCpu(cluster, n)) freeNowChosen++;
+        if (freeNowChosen == 0) return;
+        for (int n = 0; n < sim.Count; n++) if (!HasFreeCpu(cluster, n) && sim.Fits(n, request)) busy++;
+        int k = Math.Min(need, busy);
+        if (k <= need - freeNowChosen) return; // the policy already took as many busy nodes as there are
+        for (int n = 0; n < sim.Count; n++) if (HasFreeCpu(cluster, n)) sim.SetSchedulable(n, false);
+        int[] picked = new int[need];
+        bool ok = _policy.TryPlace(sim, request with { Nodes = k }, picked.AsSpan(0, k));
+        for (int n = 0; n < sim.Count; n++) if (HasFreeCpu(cluster, n)) sim.SetSchedulable(n, cluster.Schedulable[n]);
+        if (!ok) return;
+        if (k < need)
+        {
+            foreach (int n in picked.AsSpan(0, k)) sim.SetSchedulable(n, false);
+            ok = _policy.TryPlace(sim, request with { Nodes = need - k }, picked.AsSpan(k));
+            foreach (int n in picked.AsSpan(0, k)) sim.SetSchedulable(n, true);
+            if (!ok) return;
+        }
+        picked.CopyTo(chosen);
     }
 
     private void Estimate(ClusterSnapshot cluster, ReadOnlySpan<RunningAllocation> running, ReadOnlySpan<BackfillCandidate> pending, long nowT)

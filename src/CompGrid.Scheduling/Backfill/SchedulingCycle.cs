@@ -73,6 +73,14 @@ internal sealed class SchedulingCycle
     private readonly ResourceLimitsOptions? _limits;
     private readonly Func<JobSpec, TimeSpan> _walltime;
     private readonly Func<JobSpec, long> _memoryPerNode;
+    // The incremental path's state, kept between RunQueued calls.
+    private readonly PendingQueue _queue = new();
+    private readonly List<QueueStart> _starts = [];
+    private RunningAllocation[] _allocations = [];
+    private JobRecord? _lastQueued;
+    private bool _reorder;
+    private long _ranVersion = -1, _ranGeneration = -1;
+    private ClusterSnapshot? _ranCluster;
 
     /// <summary>Creates a cycle.</summary>
     /// <param name="ordering">Orders the queue.</param>
@@ -119,17 +127,7 @@ internal sealed class SchedulingCycle
         var candidates = new BackfillCandidate[pending.Count];
         var never = new string?[pending.Count];
         for (int i = 0; i < pending.Count; i++)
-        {
-            JobSpec spec = pending[i].Spec;
-            if (cluster.TryCreateRequest(spec.Resources, spec.Constraints, _memoryPerNode(spec), out PlacementRequest req, out string? why)
-                && CountCouldFit(cluster, req) >= Math.Max(1, req.Nodes))
-                candidates[i] = new BackfillCandidate(req, _walltime(spec));
-            else
-            {
-                never[i] = why ?? (clusterName is null ? "no set of nodes is large enough for it" : $"no node of '{clusterName}' is large enough");
-                candidates[i] = new BackfillCandidate(req with { Nodes = int.MaxValue / 2 }, _walltime(spec));
-            }
-        }
+            candidates[i] = CandidateOf(cluster, pending[i].Spec, clusterName, out never[i]);
         var allocations = new RunningAllocation[running.Count];
         for (int i = 0; i < running.Count; i++)
             allocations[i] = new RunningAllocation(running[i].Nodes, running[i].Request, running[i].ExpectedEnd);
@@ -152,6 +150,81 @@ internal sealed class SchedulingCycle
         return decisions;
     }
 
+    /// <summary>
+    /// Adds an arriving job to the queue the cycle keeps between <see cref="RunQueued"/> calls (the incremental path the
+    /// simulator drives): its placement request is computed once, here, against <paramref name="cluster"/> (whose nodes
+    /// must stay the same while the queue lives). Under FIFO a job that sorts after every queued one is appended in O(1);
+    /// otherwise the queue is re-ordered at the next cycle.
+    /// </summary>
+    public void Enqueue(JobRecord job, ClusterSnapshot cluster, string? clusterName = null)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(cluster);
+        BackfillCandidate candidate = CandidateOf(cluster, job.Spec, clusterName, out string? never);
+        if (_ordering is not FifoQueueOrderingPolicy || (_queue.Count > 0 && FifoBefore(job, _lastQueued!))) _reorder = true;
+        if (_lastQueued is null || !FifoBefore(job, _lastQueued)) _lastQueued = job;
+        _queue.Append(job, candidate, never);
+    }
+
+    /// <summary>Removes a queued job from the kept queue (cancelled, or started elsewhere). Returns false when it is not queued.</summary>
+    public bool Dequeue(string jobId) => _queue.Remove(jobId);
+
+    /// <summary>Jobs in the kept queue.</summary>
+    public int QueuedCount => _queue.Count;
+
+    /// <summary>
+    /// Runs one cycle on the kept queue and returns the jobs it starts (allocated in <paramref name="cluster"/> and
+    /// removed from the queue; the list is reused by the next call). Same ordering, limits, placement and EASY rules as
+    /// <see cref="Run"/>, which the engine calls; this path gives no reasons or estimates for the waiting jobs, so its
+    /// cost is that of the jobs it starts or tries, not of the queue. With no arrival, removal or change to the cluster
+    /// since the last call it returns at once (O(1)): nothing could start that did not start then, since time only
+    /// brings a job's end later relative to the shadow time. Orderings other than FIFO re-order the queue on each cycle
+    /// that runs (their priorities move with time and usage).
+    /// </summary>
+    public IReadOnlyList<QueueStart> RunQueued(ClusterSnapshot cluster, IReadOnlyList<RunningJob> running, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        ArgumentNullException.ThrowIfNull(running);
+        _starts.Clear();
+        if (_queue.Version == _ranVersion && ReferenceEquals(cluster, _ranCluster) && cluster.Generation == _ranGeneration) return _starts;
+        if (_queue.Count > 0)
+        {
+            if (_reorder)
+            {
+                List<JobRecord> ordered = _queue.Jobs();
+                _ordering.Order(ordered, new QueueOrderingContext { Now = now });
+                _queue.Reorder(ordered);
+                _reorder = _ordering is not FifoQueueOrderingPolicy;
+            }
+            if (_allocations.Length < running.Count) _allocations = new RunningAllocation[Math.Max(running.Count, _allocations.Length * 2)];
+            for (int i = 0; i < running.Count; i++)
+                _allocations[i] = new RunningAllocation(running[i].Nodes, running[i].Request, running[i].ExpectedEnd);
+            var gate = new Gate(this, running);
+            LastShadowTime = _backfill.RunQueue(cluster, _allocations.AsSpan(0, running.Count), _queue, now, gate, _starts);
+            foreach (QueueStart st in _starts) _queue.Remove(st.Job.Id);
+            if (_queue.Count == 0) _lastQueued = null;
+        }
+        _ranVersion = _queue.Version;
+        _ranCluster = cluster;
+        _ranGeneration = cluster.Generation;
+        return _starts;
+    }
+
+    private static bool FifoBefore(JobRecord a, JobRecord b) =>
+        a.SubmittedAt != b.SubmittedAt ? a.SubmittedAt < b.SubmittedAt : string.CompareOrdinal(a.Id, b.Id) < 0;
+
+    private BackfillCandidate CandidateOf(ClusterSnapshot cluster, JobSpec spec, string? clusterName, out string? never)
+    {
+        if (cluster.TryCreateRequest(spec.Resources, spec.Constraints, _memoryPerNode(spec), out PlacementRequest req, out string? why)
+            && CountCouldFit(cluster, req) >= Math.Max(1, req.Nodes))
+        {
+            never = null;
+            return new BackfillCandidate(req, _walltime(spec));
+        }
+        never = why ?? (clusterName is null ? "no set of nodes is large enough for it" : $"no node of '{clusterName}' is large enough");
+        return new BackfillCandidate(req with { Nodes = int.MaxValue / 2 }, _walltime(spec));
+    }
+
     private static int CountCouldFit(ClusterSnapshot cluster, in PlacementRequest req)
     {
         int need = Math.Max(1, req.Nodes), n = 0;
@@ -160,13 +233,16 @@ internal sealed class SchedulingCycle
         return n;
     }
 
-    private sealed class Gate : IBackfillGate
+    private sealed class Gate : IBackfillGate, IQueueGate
     {
         private readonly SchedulingCycle _owner;
         private readonly List<JobRecord> _pending;
         private readonly string?[] _never;
         private readonly LimitTracker? _tracker;
         private readonly Dictionary<int, string> _details = [];
+
+        // The incremental path's gate: jobs come with their record, and "never" jobs are skipped by the queue itself.
+        public Gate(SchedulingCycle owner, IReadOnlyList<RunningJob> running) : this(owner, [], [], running) { }
 
         public Gate(SchedulingCycle owner, List<JobRecord> pending, string?[] never, IReadOnlyList<RunningJob> running)
         {
@@ -189,20 +265,23 @@ internal sealed class SchedulingCycle
         public PendingReason Check(int candidate)
         {
             if (_never[candidate] is not null) return PendingReason.Resources;
-            JobRecord job = _pending[candidate];
+            PendingReason reason = Check(_pending[candidate], out string? why);
+            if (why is not null) _details[candidate] = why;
+            return reason;
+        }
+
+        public PendingReason Check(JobRecord job) => Check(job, out _);
+
+        private PendingReason Check(JobRecord job, out string? why)
+        {
+            why = null;
             if (job.State == JobState.AwaitingApproval) return PendingReason.Approval;
-            if (_tracker is not null && !_tracker.CanStart(job.Spec, _owner._memoryPerNode(job.Spec), out string? why))
-            {
-                _details[candidate] = why!;
-                return PendingReason.Limit;
-            }
+            if (_tracker is not null && !_tracker.CanStart(job.Spec, _owner._memoryPerNode(job.Spec), out why)) return PendingReason.Limit;
             return PendingReason.None;
         }
 
-        public void OnStarted(int candidate, ReadOnlySpan<int> nodes)
-        {
-            JobSpec spec = _pending[candidate].Spec;
-            _tracker?.AddRunning(spec, _owner._memoryPerNode(spec));
-        }
+        public void OnStarted(int candidate, ReadOnlySpan<int> nodes) => OnStarted(_pending[candidate]);
+
+        public void OnStarted(JobRecord job) => _tracker?.AddRunning(job.Spec, _owner._memoryPerNode(job.Spec));
     }
 }

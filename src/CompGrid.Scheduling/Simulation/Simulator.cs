@@ -193,7 +193,6 @@ public static class Simulator
         var byId = new Dictionary<string, SimulatedJob>(jobs.Count, StringComparer.Ordinal);
         foreach (SimulatedJob j in jobs) byId[j.Id] = j;
         var results = new Dictionary<string, SimulatedJobResult>(jobs.Count, StringComparer.Ordinal);
-        var pending = new List<JobRecord>();
         var running = new List<RunningJob>();
         var ends = new PriorityQueue<Run, (long End, long Seq)>();
         long seq = 0;
@@ -216,7 +215,7 @@ public static class Simulator
             while (next < jobs.Count && jobs[next].Submit <= now)
             {
                 SimulatedJob j = jobs[next++];
-                pending.Add(new JobRecord
+                cycle.Enqueue(new JobRecord
                 {
                     Id = j.Id, State = JobState.Queued, SubmittedAt = Epoch + j.Submit,
                     Spec = new JobSpec
@@ -224,29 +223,26 @@ public static class Simulator
                         Owner = j.User, Account = j.Account, Walltime = j.RequestedWalltime,
                         Resources = new ResourceRequest { Cpus = j.CpusPerNode, MemoryMiB = j.MemoryMiBPerNode, Gpus = j.GpusPerNode, Nodes = j.Nodes },
                     },
-                });
+                }, snapshot);
                 results[j.Id] = new SimulatedJobResult { Id = j.Id, User = j.User, Account = j.Account, Submit = j.Submit, Cpus = j.CpusPerNode * j.Nodes };
                 changed = true;
             }
-            if (changed && pending.Count > 0)
+            if (changed && cycle.QueuedCount > 0)
             {
                 clock.Now = Epoch + now;
                 cycles++;
-                IReadOnlyList<JobDecision> decisions = cycle.Run(snapshot, running, pending, Epoch + now);
-                var still = new List<JobRecord>(pending.Count);
-                foreach (JobDecision d in decisions)
+                // The incremental cycle: the queue, its order and requests are kept between cycles; only jobs that can start are touched.
+                foreach (QueueStart st in cycle.RunQueued(snapshot, running, Epoch + now))
                 {
-                    if (!d.Start) { still.Add(d.Job); continue; }
-                    if (d.Backfilled) backfilled++;
-                    SimulatedJob j = byId[d.Job.Id];
-                    snapshot.TryCreateRequest(d.Job.Spec.Resources, d.Job.Spec.Constraints, j.MemoryMiBPerNode, out PlacementRequest req, out _);
+                    if (st.Backfilled) backfilled++;
+                    SimulatedJob j = byId[st.Job.Id];
+                    snapshot.TryCreateRequest(st.Job.Spec.Resources, st.Job.Spec.Constraints, j.MemoryMiBPerNode, out PlacementRequest req, out _);
                     TimeSpan runFor = j.Runtime <= j.RequestedWalltime ? j.Runtime : j.RequestedWalltime; // killed at the limit
-                    var rj = new RunningJob(d.Job, [.. d.Nodes], req, Epoch + now + j.RequestedWalltime);
+                    var rj = new RunningJob(st.Job, st.Nodes, req, Epoch + now + j.RequestedWalltime);
                     running.Add(rj);
                     ends.Enqueue(new Run(rj, j, now), ((now + runFor).Ticks, seq++));
                     results[j.Id] = results[j.Id] with { Start = now };
                 }
-                pending = still;
             }
             long nextSubmit = next < jobs.Count ? jobs[next].Submit.Ticks : long.MaxValue;
             long nextEnd = ends.TryPeek(out _, out var pe) ? pe.End : long.MaxValue;

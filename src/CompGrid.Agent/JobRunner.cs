@@ -20,6 +20,9 @@ internal sealed class JobRunner(IComputeBackend sandbox, string node, ILogger lo
         public AgentJobReport? Final { get; set; }
         public int StdoutSent { get; set; }
         public int StderrSent { get; set; }
+
+        /// <summary>Set once the sandbox has the job: until then there is nothing to ask it about.</summary>
+        public volatile bool InSandbox;
     }
 
     private readonly ConcurrentDictionary<string, Tracked> _jobs = new(StringComparer.Ordinal);
@@ -30,7 +33,7 @@ internal sealed class JobRunner(IComputeBackend sandbox, string node, ILogger lo
         await foreach (var status in sandbox.ListJobsAsync(ct).ConfigureAwait(false))
         {
             if (status.JobId is not { } id) continue;
-            _jobs.TryAdd(id, new Tracked(new AgentJobAssignment { JobId = id, Spec = new JobSpec { Owner = "unknown", Payload = JobPayload.Command("true") } }));
+            _jobs.TryAdd(id, new Tracked(new AgentJobAssignment { JobId = id, Spec = new JobSpec { Owner = "unknown", Payload = JobPayload.Command("true") } }) { InSandbox = true });
         }
     }
 
@@ -38,7 +41,7 @@ internal sealed class JobRunner(IComputeBackend sandbox, string node, ILogger lo
     {
         var reports = new List<AgentJobReport>(_jobs.Count);
         foreach (var (id, job) in _jobs)
-            reports.Add(job.Final ?? await ReportOfAsync(id, job, ct).ConfigureAwait(false) ?? new AgentJobReport { JobId = id, State = job.Reported });
+            reports.Add(job.Final ?? (job.InSandbox ? await ReportOfAsync(id, job, ct).ConfigureAwait(false) : null) ?? new AgentJobReport { JobId = id, State = job.Reported });
         return reports;
     }
 
@@ -53,6 +56,7 @@ internal sealed class JobRunner(IComputeBackend sandbox, string node, ILogger lo
             {
                 JobId = assignment.JobId, Spec = assignment.Spec, Nodes = [node], MemoryMiBPerNode = assignment.MemoryMiB, Walltime = assignment.Walltime,
             }, ct).ConfigureAwait(false);
+            _jobs[assignment.JobId].InSandbox = true;
             Log.Started(logger, assignment.JobId);
             return null;
         }
@@ -84,6 +88,7 @@ internal sealed class JobRunner(IComputeBackend sandbox, string node, ILogger lo
         foreach (var (id, job) in _jobs)
         {
             if (job.Final is { } final && job.Reported == final.State) continue;
+            if (job.Final is null && !job.InSandbox) continue; // still being submitted
             var report = job.Final ?? await ReportOfAsync(id, job, ct).ConfigureAwait(false);
             await SendLogsAsync(id, job, send, ct).ConfigureAwait(false);
             if (report is null || report.State == job.Reported) continue;

@@ -42,6 +42,7 @@ internal static class Program
         {
             StateDirectory = options.WorkDirectory,
             RunAsUser = options.RunAsUser,
+            RemoveRecordsOnComplete = true, // the portal keeps the logs; the machine keeps nothing of the job
             Nodes = [new LocalNodeOptions { Name = AgentNode, Cpus = machine.Cpus, MemoryMiB = machine.MemoryMiB, Features = [.. machine.Features] }],
         }, LoggerFactory.Create(l => l.AddConsole()), TimeProvider.System);
 

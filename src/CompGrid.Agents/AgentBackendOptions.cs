@@ -30,6 +30,10 @@ public sealed class AgentBackendOptions
     /// <value>The default is 4 MiB.</value>
     public int MaxLogBytes { get; set; } = 4 * 1024 * 1024;
 
+    /// <summary>How many ended jobs keep their status and output in the portal's memory after they were settled (the oldest go first).</summary>
+    /// <value>The default is 10,000.</value>
+    public int RetainedJobs { get; set; } = 10_000;
+
     /// <summary>Partitions every agent node belongs to.</summary>
     /// <value>The default is <c>agents</c>.</value>
     public IList<string> Partitions { get; set; } = ["agents"];

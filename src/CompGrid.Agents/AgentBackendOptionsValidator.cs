@@ -38,6 +38,7 @@ internal sealed partial class AgentBackendOptionsValidator(string name) : IValid
         if (o.HeartbeatTimeout <= o.HeartbeatInterval) errors.Add($"{at}HeartbeatTimeout must be longer than HeartbeatInterval.");
         if (o.ReconnectGracePeriod < TimeSpan.Zero) errors.Add($"{at}ReconnectGracePeriod must not be negative.");
         if (o.MaxLogBytes <= 0) errors.Add($"{at}MaxLogBytes must be positive.");
+        if (o.RetainedJobs < 0) errors.Add($"{at}RetainedJobs must not be negative.");
         if (o.Partitions.Count == 0) errors.Add($"{at}Partitions must list at least one partition.");
         return errors;
     }

@@ -127,7 +127,7 @@ internal sealed class AgentComputeBackend(string name, AgentRegistry registry, I
             try { await channel.SendAsync(connection, AgentProtocol.CleanupJob, jobId, cancellationToken).ConfigureAwait(false); }
             catch (Exception ex) when (ex is not OperationCanceledException) { /* the agent cleans up stale jobs when it registers again */ _ = ex; }
         }
-        registry.Forget(jobId);
+        registry.Settled(jobId);
     }
 
     public override string ToString() => $"Agent backend '{Name}'";

@@ -16,6 +16,7 @@ internal sealed class AgentRegistry
     private readonly Dictionary<string, AgentMachine> _machines = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Machine, byte[] Hash)> _tokens = [];
     private readonly Dictionary<string, AgentJob> _jobs = new(StringComparer.Ordinal);
+    private readonly Queue<string> _settled = new();
     private readonly AgentBackendOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -202,6 +203,20 @@ internal sealed class AgentRegistry
     public void Forget(string jobId)
     {
         lock (_gate) _jobs.Remove(jobId);
+    }
+
+    /// <summary>
+    /// The job ended and was settled: its status and output stay readable here (the agent has removed its files);
+    /// the oldest settled jobs are dropped beyond <see cref="AgentBackendOptions.RetainedJobs"/>.
+    /// </summary>
+    public void Settled(string jobId)
+    {
+        lock (_gate)
+        {
+            if (!_jobs.ContainsKey(jobId)) return;
+            _settled.Enqueue(jobId);
+            while (_settled.Count > _options.RetainedJobs && _settled.TryDequeue(out string? oldest)) _jobs.Remove(oldest);
+        }
     }
 
     /// <summary>A copy of a job's record, or null.</summary>

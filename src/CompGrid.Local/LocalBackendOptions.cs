@@ -92,6 +92,13 @@ public sealed class LocalBackendOptions
     /// <value>The default is null: jobs share <see cref="RunAsUser"/>.</value>
     public string? JobUserIds { get; set; }
 
+    /// <summary>
+    /// Whether <see cref="IComputeBackend.CompleteAsync"/> also removes the job's records and logs, leaving no file of
+    /// the job behind (ephemeral machines such as the CompGrid agent's, where the portal keeps the logs).
+    /// </summary>
+    /// <value>The default is false: records and logs stay readable after completion.</value>
+    public bool RemoveRecordsOnComplete { get; set; }
+
     /// <summary>Whether jobs may run as root (uid 0). A job that would run as root is refused unless this is set.</summary>
     /// <value>The default is false.</value>
     public bool AllowRunAsRoot { get; set; }

@@ -210,6 +210,7 @@ internal sealed class LocalComputeBackend : IComputeBackend, IBackendEventSource
         if (r.OwnWorkDirectory) TryDelete(_layout.JobDir(r.JobId));
         _store.Mark(r.JobId, "completed");
         _supervisor.Forget(r.JobId);
+        if (_options.RemoveRecordsOnComplete) TryDelete(_layout.SupervisorDir(r.JobId));
         return Task.CompletedTask;
     }
 

@@ -1,0 +1,102 @@
+using System.Text.Json;
+using CompGrid.Agents.Protocol;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace CompGrid.Agent;
+
+/// <summary>
+/// The agent's side of the channel: connects (again and again, with a doubling back-off), registers with the jobs
+/// it still has, sends heartbeats, and runs what the portal sends. One connection at a time; a lost connection is
+/// simply opened anew, and registration tells the portal everything it may have missed.
+/// </summary>
+internal sealed class AgentConnection(AgentOptions options, string token, JobRunner runner, TimeProvider time, ILogger<AgentConnection> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await runner.AdoptAsync(stoppingToken).ConfigureAwait(false);
+        var delay = TimeSpan.FromSeconds(1);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await RunOnceAsync(stoppingToken).ConfigureAwait(false);
+                delay = TimeSpan.FromSeconds(1); // it was up: start the back-off again
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                Log.ConnectFailed(logger, options.PortalUrl, ex.Message, delay.TotalSeconds);
+            }
+            try { await Task.Delay(delay, time, stoppingToken).ConfigureAwait(false); }
+            catch (OperationCanceledException) { break; }
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, options.MaxReconnectDelay.Ticks));
+        }
+    }
+
+    /// <summary>One connection's life: returns when it closed.</summary>
+    private async Task RunOnceAsync(CancellationToken stoppingToken)
+    {
+        var hub = new HubConnectionBuilder()
+            .WithUrl(options.PortalUrl, o =>
+            {
+                o.AccessTokenProvider = () => Task.FromResult<string?>(token);
+                o.Transports = HttpTransportType.WebSockets;
+                o.SkipNegotiation = true;
+            })
+            .AddJsonProtocol(o => o.PayloadSerializerOptions = new JsonSerializerOptions(CompGridJson.Options))
+            .Build();
+        await using var _ = hub.ConfigureAwait(false);
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        hub.Closed += _ => { closed.TrySetResult(); return Task.CompletedTask; };
+        Task Send(string method, object argument) => hub.SendAsync(method, argument, stoppingToken);
+
+        hub.On<AgentJobAssignment>(AgentProtocol.RunJob, async a =>
+        {
+            if (await runner.StartAsync(a, stoppingToken).ConfigureAwait(false) is { } failed) await Send(AgentProtocol.ReportJob, failed).ConfigureAwait(false);
+        });
+        hub.On<string>(AgentProtocol.CancelJob, id => runner.CancelAsync(id, stoppingToken));
+        hub.On<string>(AgentProtocol.CleanupJob, id => runner.CleanupAsync(id, stoppingToken));
+
+        await hub.StartAsync(stoppingToken).ConfigureAwait(false);
+        var registration = MachineInfo.Discover(options) with { Jobs = await runner.CurrentAsync(stoppingToken).ConfigureAwait(false) };
+        var welcome = await hub.InvokeAsync<AgentWelcome>(AgentProtocol.Register, registration, stoppingToken).ConfigureAwait(false);
+        Log.Registered(logger, options.PortalUrl, welcome.Machine, registration.Cpus, registration.MemoryMiB);
+
+        var heartbeatEvery = welcome.HeartbeatInterval > TimeSpan.Zero ? welcome.HeartbeatInterval : TimeSpan.FromSeconds(5);
+        long lastHeartbeat = 0;
+        using var timer = new PeriodicTimer(options.PollInterval, time);
+        while (!closed.Task.IsCompleted && !stoppingToken.IsCancellationRequested)
+        {
+            await runner.PollAsync(Send, stoppingToken).ConfigureAwait(false);
+            if (time.GetElapsedTime(lastHeartbeat) >= heartbeatEvery)
+            {
+                await Send(AgentProtocol.Heartbeat, new AgentHeartbeat { RunningJobs = runner.Running }).ConfigureAwait(false);
+                lastHeartbeat = time.GetTimestamp();
+            }
+            var tick = timer.WaitForNextTickAsync(stoppingToken).AsTask();
+            await Task.WhenAny(tick, closed.Task).ConfigureAwait(false);
+        }
+        Log.Disconnected(logger, options.PortalUrl);
+    }
+}
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 5101, Level = LogLevel.Information, Message = "Registered with {Portal} as '{Machine}' ({Cpus} CPUs, {MemoryMiB} MiB)")]
+    public static partial void Registered(ILogger logger, string portal, string machine, int cpus, long memoryMiB);
+
+    [LoggerMessage(EventId = 5102, Level = LogLevel.Warning, Message = "Cannot reach {Portal}: {Reason}; next attempt in {Seconds} s")]
+    public static partial void ConnectFailed(ILogger logger, string portal, string reason, double seconds);
+
+    [LoggerMessage(EventId = 5103, Level = LogLevel.Warning, Message = "Connection to {Portal} closed; reconnecting")]
+    public static partial void Disconnected(ILogger logger, string portal);
+
+    [LoggerMessage(EventId = 5104, Level = LogLevel.Information, Message = "Job {JobId} started in the sandbox")]
+    public static partial void Started(ILogger logger, string jobId);
+
+    [LoggerMessage(EventId = 5105, Level = LogLevel.Information, Message = "Job {JobId}: every file removed")]
+    public static partial void CleanedUp(ILogger logger, string jobId);
+}

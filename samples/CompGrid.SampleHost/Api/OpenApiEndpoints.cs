@@ -1,4 +1,5 @@
 using CompGrid.Billing;
+using CompGrid.SampleHost.Dashboard;
 using CompGrid.Ordering;
 using CompGrid.Simulation;
 using Microsoft.AspNetCore.Mvc;
@@ -68,6 +69,26 @@ public static class OpenApiEndpoints
             typeof(BillingEndpoints.AllocationRequest), [(201, typeof(LedgerEntry), Json)], [400, 401, 403, 404, 413]),
         ["POST api/simulations"] = new("simulate", "Simulation", "Replay a generated workload through the scheduling policies on a virtual clock, optionally under a second configuration",
             typeof(SimulationEndpoints.SimulationRequest), [(200, typeof(SimulationResponse), Json)], [400, 401, 413, 422, 429]),
+        ["POST api/session"] = new("signIn", "Account", "Sign in with a configured user's secret: sets the dashboard's session cookie (HttpOnly, SameSite=Strict)",
+            typeof(SignInEndpoints.SignInRequest), [(200, typeof(SignedIn), Json)], [400, 401, 429], Anonymous: true),
+        ["GET api/session"] = new("getSession", "Account", "Who the session cookie belongs to, with the antiforgery token that cookie-authenticated changes must send",
+            null, [(200, typeof(System.Text.Json.Nodes.JsonObject), Json)], Auth),
+        ["DELETE api/session"] = new("signOut", "Account", "Sign out: removes the session cookie", null, [(204, null, Json)], [], Anonymous: true),
+        ["GET api/dashboard/jobs"] = new("listDashboardJobs", "Dashboard", "The caller's jobs (administrators: all) with their cost so far, from the ledger or estimated while running",
+            null, [(200, typeof(List<DashboardEndpoints.JobRow>), Json)], [400, 401]),
+        ["GET api/dashboard/usage"] = new("getDashboardUsage", "Dashboard", "Charges per day, user and resource over the last days (default 14)",
+            null, [(200, typeof(System.Text.Json.Nodes.JsonObject), Json)], [400, 401]),
+        ["POST api/sessions"] = new("openSession", "Sessions", "Open a Jupyter session: a job that runs a notebook server, reached through /sessions/{id}/ by its owner only",
+            typeof(System.Text.Json.Nodes.JsonObject), [(201, typeof(CompGrid.Sessions.JupyterSession), Json)], [400, 401, 402, 403, 422], BodyOptional: true),
+        ["GET api/sessions"] = new("listSessions", "Sessions", "List the caller's sessions (administrators: all)", null, [(200, typeof(List<CompGrid.Sessions.JupyterSession>), Json)], Auth),
+        ["GET api/sessions/{id}"] = new("getJupyterSession", "Sessions", "Get one session", null, [(200, typeof(CompGrid.Sessions.JupyterSession), Json)], [401, 404]),
+        ["DELETE api/sessions/{id}"] = new("closeSession", "Sessions", "Close a session: its job is cancelled and its workspace removed", null, [(200, typeof(CompGrid.Sessions.JupyterSession), Json)], [401, 404]),
+        ["POST api/uploads"] = new("upload", "Files", "Upload input files (multipart/form-data, one part per file) for later jobs; answers the upload's id",
+            null, [(200, typeof(System.Text.Json.Nodes.JsonObject), Json)], [400, 401, 413, 429]),
+        ["GET api/uploads/{id}"] = new("getUpload", "Files", "List the files of one of the caller's uploads", null, [(200, typeof(System.Text.Json.Nodes.JsonObject), Json)], [401, 404]),
+        ["GET api/jobs/{id}/outputs"] = new("listJobOutputs", "Files", "List a job's output files (after it ended)", null, [(200, typeof(System.Text.Json.Nodes.JsonObject), Json)], [401, 404]),
+        ["GET api/jobs/{id}/outputs/{path}"] = new("getJobOutput", "Files", "Download one output file of a job (regular files only, never links)",
+            null, [(200, typeof(byte[]), "application/octet-stream")], [400, 401, 404]),
         ["GET healthz"] = new("health", "Health", "'ok active' on the instance that schedules, 'ok standby' on the others", null, [(200, typeof(string), "text/plain")], [], Anonymous: true),
     };
 
@@ -97,7 +118,7 @@ public static class OpenApiEndpoints
         options.AddOperationTransformer(async (operation, context, ct) =>
         {
             var d = context.Description;
-            if (!Catalogue.TryGetValue($"{d.HttpMethod} {d.RelativePath?.TrimEnd('/')}", out var op)) return;   // described by its own metadata, or listed as undescribed
+            if (!Catalogue.TryGetValue($"{d.HttpMethod} {d.RelativePath?.TrimEnd('/').Replace("{**", "{", StringComparison.Ordinal)}", out var op)) return;   // described by its own metadata, or listed as undescribed
             operation.OperationId ??= op.Id;
             operation.Summary ??= op.Summary;
             operation.Tags = new HashSet<OpenApiTagReference> { new(op.Tag, context.Document) };
@@ -163,7 +184,9 @@ public static class OpenApiEndpoints
             foreach (var endpoint in source.Endpoints.OfType<RouteEndpoint>())
             {
                 if (endpoint.Metadata.GetMetadata<System.Reflection.MethodInfo>() is null) continue;   // proxies and framework pages
+                if (endpoint.Metadata.GetMetadata<IExcludeFromDescriptionMetadata>() is { ExcludeFromDescription: true }) continue;
                 string pattern = "/" + (endpoint.RoutePattern.RawText ?? "").Trim('/');   // a group's "" route ends in '/'; the document's path does not
+                pattern = pattern.Replace("{**", "{", StringComparison.Ordinal).Replace("{*", "{", StringComparison.Ordinal);   // catch-alls are plain parameters in OpenAPI
                 if (pattern.StartsWith("/openapi", StringComparison.Ordinal) || pattern.StartsWith("/scalar", StringComparison.Ordinal)) continue;
                 foreach (string method in endpoint.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["ANY"])
                     if (!described.Contains($"{method} {pattern}")) missing.Add($"{method} {pattern}");
@@ -173,6 +196,9 @@ public static class OpenApiEndpoints
 
     /// <summary>The optional body of approveJob and the required body of rejectJob.</summary>
     public sealed record DecisionRequest(string? Reason);
+
+    /// <summary>The answer of signIn.</summary>
+    public sealed record SignedIn(string Name, IReadOnlyList<string> Roles);
 
     /// <summary>The answer of getCaller.</summary>
     public sealed record CallerResponse(string Name, IReadOnlyList<string> Roles);

@@ -67,7 +67,8 @@ public static class SessionProxyExtensions
         ArgumentNullException.ThrowIfNull(app);
         string prefix = app.ServiceProvider.GetRequiredService<JupyterSessions>().Options.PathPrefix;
         app.Map(prefix + "/{id}/{**rest}", (HttpContext context, string id, JupyterSessions sessions, IHttpForwarder forwarder, SessionProxy proxy) =>
-            proxy.ForwardAsync(context, id, sessions, forwarder)).RequireAuthorization();
+            proxy.ForwardAsync(context, id, sessions, forwarder)).RequireAuthorization()
+            .ExcludeFromDescription(); // a reverse proxy to the notebook's own API, not part of CompGrid's
         return app;
     }
 }

@@ -63,6 +63,9 @@ if (config.GetSection("Docker:Engines").GetChildren().Any())
     grid.AddDockerBackend(config["Docker:Name"] ?? "lab", config.GetSection("Docker"));
 foreach (var cluster in config.GetSection("Slurm").GetChildren())   // CompGrid:Slurm:<name>:Transport=Ssh|Rest|Cli, …
     grid.AddSlurmBackend(cluster.Key, cluster);
+bool agents = config.GetSection("Agents:Machines").GetChildren().Any();   // lab machines running compgrid-agent (docs/backends/agents.md)
+if (agents)
+    grid.AddAgentBackend("agents", config.GetSection("Agents"));
 builder.Services.PostConfigure<CompGrid.Local.LocalBackendOptions>("local", o =>
 {
     if (string.IsNullOrEmpty(config["Local:StateDirectory"])) o.StateDirectory = Path.Combine(dataDirectory, "local");
@@ -91,6 +94,8 @@ app.UseRateLimiter();   // after authentication: partitioned by the user
 app.MapJobEndpoints();
 app.MapBillingEndpoints();
 app.MapSimulationEndpoints();
+if (agents)
+    app.MapCompGridAgents();   // /agents/hub: only connections with a configured machine token
 app.MapFileEndpoints();
 app.MapSessionEndpoints();
 app.MapSessionProxy();

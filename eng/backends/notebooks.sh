@@ -2,7 +2,7 @@
 # .NET Interactive notebooks for samples/notebooks: Debian's Jupyter (notebook, nbconvert, ipykernel), the
 # `Microsoft.dotnet-interactive` 1.0.712001 dotnet tool and its C# kernel, and a local NuGet feed packed from this
 # repository (eng/pack-feed.sh) that the notebooks load CompGrid from. Nothing runs in the background: `start` installs
-# what is missing and writes $COMPGRID_STATE/env/notebooks.env (COMPGRID_JUPYTER, COMPGRID_NOTEBOOK_FEED);
+# what is missing and writes $COMPGRID_STATE/env/notebooks.env (COMPGRID_JUPYTER_CLI, COMPGRID_NOTEBOOK_FEED);
 # `stop` removes that file (the feed stays, for the next run).
 #   eng/backends/notebooks.sh start|stop
 set -euo pipefail
@@ -27,7 +27,7 @@ start() {
   fi
   local feed
   feed="$(bash "$here/../pack-feed.sh")" || { cg_log "notebooks: packing the local feed failed"; return 1; }
-  cg_env notebooks "COMPGRID_JUPYTER=$(command -v jupyter)" "COMPGRID_NOTEBOOK_FEED=$feed" "COMPGRID_DOTNET_TOOLS=$tools"
+  cg_env notebooks "COMPGRID_JUPYTER_CLI=$(command -v jupyter)" "COMPGRID_NOTEBOOK_FEED=$feed" "COMPGRID_DOTNET_TOOLS=$tools"
   cg_log "jupyter with the .net-csharp kernel; CompGrid packages in $feed"
 }
 

@@ -8,12 +8,12 @@ namespace CompGrid.Notebooks.Tests;
 /// <summary>
 /// Executes every notebook of samples/notebooks headless, as a user's Jupyter would (nbconvert with the .NET Interactive
 /// C# kernel), and checks what its cells printed. eng/backends/notebooks.sh installs Jupyter and the kernel, packs the
-/// local feed the notebooks load CompGrid from, and sets COMPGRID_JUPYTER.
+/// local feed the notebooks load CompGrid from, and sets COMPGRID_JUPYTER_CLI.
 /// </summary>
 [Trait("Category", "Notebooks")]
 public sealed class NotebookTests
 {
-    private const string Env = "COMPGRID_JUPYTER";
+    private const string Env = "COMPGRID_JUPYTER_CLI";   // the `jupyter` command (nbconvert); COMPGRID_JUPYTER is the notebook server of the session tests
 
     [BackendFact("Notebooks", Env)]
     public async Task GettingStarted_ShowsTheJobCompletedAndItsLog()

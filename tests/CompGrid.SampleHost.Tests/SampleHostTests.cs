@@ -195,13 +195,40 @@ public sealed class ScriptTests
     [Fact]
     public async Task SubmitScript_RunsJobAndPrintsItsOutput()
     {
+        string stdout = await RunScriptAsync("samples/scripts/submit.cs", "echo", "from-the-script-test");
+        Assert.Contains("from-the-script-test", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BillingScript_QuotesHoldsChargesOnceAndWritesTheStatement()
+    {
+        string stdout = await RunScriptAsync("samples/scripts/billing.cs", "echo", "billed");
+        Assert.Contains("quote: 240 CRD at most", stdout, StringComparison.Ordinal);   // 2 CPUs × 120 s at 1 credit per CPU-second
+        Assert.Contains("held while it runs: 240 CRD", stdout, StringComparison.Ordinal);
+        Assert.Matches(@"charged: \d+ CRD; balance \d+, held 0", stdout);
+        Assert.Contains("statement: ", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WhatIfScript_ComparesTwoPolicies_OnTheSameWorkload()
+    {
+        string stdout = await RunScriptAsync("samples/scripts/whatif.cs", "300", "7");
+        Assert.Contains("workload: 300 jobs (seed 7)", stdout, StringComparison.Ordinal);
+        Assert.Contains("today: fifo, strict", stdout, StringComparison.Ordinal);
+        Assert.Contains("proposed: fifo + EASY backfill", stdout, StringComparison.Ordinal);
+        Assert.Matches(@"mean wait change: [+-]?\d+\.\d%", stdout);
+    }
+
+    /// <summary>Runs a file-based sample as a user would (<c>dotnet run file.cs -- args</c>); returns its output, failing on a non-zero exit.</summary>
+    private static async Task<string> RunScriptAsync(string script, params string[] args)
+    {
         var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = HostProcess.RepoRoot, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in (string[])["run", "samples/scripts/submit.cs", "--", "echo", "from-the-script-test"]) psi.ArgumentList.Add(a);
+        foreach (string a in (string[])["run", script, "--", .. args]) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(4));
-        Assert.True(p.ExitCode == 0, await stderr);
-        Assert.Contains("from-the-script-test", await stdout, StringComparison.Ordinal);
+        Assert.True(p.ExitCode == 0, $"{script} exited {p.ExitCode}: {await stderr}\n{await stdout}");
+        return await stdout;
     }
 }

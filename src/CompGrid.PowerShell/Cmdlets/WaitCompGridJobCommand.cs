@@ -32,7 +32,9 @@ public sealed class WaitCompGridJobCommand : JobIdCmdlet
         var job = GetJob(id);
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(CancelToken);
         var done = grid.Client.WaitForCompletionAsync(id, wait.Token);
-        var progress = new ProgressRecord(activity, $"Waiting for CompGrid job {id}", job.State.ToString());
+        // A new record each time: hosts keep the records they are given, so one reused record would show only its last state.
+        ProgressRecord Progress(string status) => new(activity, $"Waiting for CompGrid job {id}", status) { CurrentOperation = job.Reason ?? "" };
+        var last = job.State.ToString();
         try
         {
             // The wait itself is the engine's (or the portal's); this loop only refreshes the progress bar and the limit.
@@ -48,16 +50,16 @@ public sealed class WaitCompGridJobCommand : JobIdCmdlet
                     return;
                 }
                 job = Run(ct => grid.Client.GetJobAsync(id, ct)) ?? job;
-                progress.StatusDescription = $"{job.State}{(job.Backend is null ? "" : " on " + job.Backend)}, {elapsed:hh\\:mm\\:ss}";
-                progress.CurrentOperation = job.Reason ?? "";
-                WriteProgress(progress);
+                last = $"{job.State}{(job.Backend is null ? "" : " on " + job.Backend)}, {elapsed:hh\\:mm\\:ss}";
+                WriteProgress(Progress(last));
             }
             WriteObject(done.GetAwaiter().GetResult());
         }
         finally
         {
-            progress.RecordType = ProgressRecordType.Completed;
-            WriteProgress(progress);
+            var completed = Progress(last);
+            completed.RecordType = ProgressRecordType.Completed;
+            WriteProgress(completed);
         }
     }
 }

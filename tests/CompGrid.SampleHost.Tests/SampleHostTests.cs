@@ -189,7 +189,15 @@ public sealed class SampleHostCrashTests
     }
 }
 
+// The scripts start engines and Local backends of their own as root: run them alone, not beside the host tests' jobs.
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ScriptCollection
+{
+    public const string Name = "file-based scripts";
+}
+
 [Trait("Category", "SampleHost")]
+[Collection(ScriptCollection.Name)]
 public sealed class ScriptTests
 {
     [Fact]

@@ -96,7 +96,7 @@ internal sealed class AgentComputeBackend(string name, AgentRegistry registry, I
     {
         AgentJobIds.TryParse(backendJobId, out _, out string jobId);
         var logs = registry.Read(jobId, j => new JobLogs { StandardOutput = j.Stdout.ToString(), StandardError = j.Stderr.ToString(), Truncated = j.Stdout.Truncated || j.Stderr.Truncated })
-            ?? throw new CompGridException($"Agent job {backendJobId} is not known.") { Backend = Name, Operation = "logs", Code = CompGridErrorCodes.NotFound };
+            ?? throw new JobNotFoundException(backendJobId) { Backend = Name, Operation = "logs" };   // the backend contract's exception
         return Task.FromResult(logs);
     }
 

@@ -155,12 +155,14 @@ public sealed class NotificationOutboxWorker : IAsyncDisposable
     {
         while (!ct.IsCancellationRequested)
         {
+            // Drain the wake before the round, never after it: a wake written while the round claims belongs to a
+            // message the round may have missed, so it must stay and start the next round at once.
+            while (_wake.Reader.TryRead(out _)) { }
             int claimed = 0;
             try { claimed = await RunOnceAsync(ct).ConfigureAwait(false); }
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
             catch (Exception ex) { NotificationsLog.OutboxFailed(_logger, _options.PollInterval, ex); }
             if (claimed >= _options.BatchSize) continue; // a full batch: more may be due at once
-            while (_wake.Reader.TryRead(out _)) { } // a wake before this point is served by the round that just ran
             using var nap = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var delay = Task.Delay(_options.PollInterval, _time, nap.Token);
             var woken = _wake.Reader.WaitToReadAsync(nap.Token).AsTask();

@@ -138,6 +138,46 @@ public sealed class NotificationOutboxWorkerTests
     }
 
     [Fact]
+    public async Task Wake_WhileARoundIsClaiming_StartsAnotherRoundWithoutWaitingForThePoll()
+    {
+        // The message arrives, and its wake with it, after the round's claim looked and found nothing. The clock never
+        // moves, so only that wake can deliver it: a loop that drained wakes after the round lost it (a CI failure).
+        var notifier = new ScriptedNotifier("hook");
+        var outbox = new OutboxThatEnqueuesDuringFirstClaim(_store, () => EnqueueAsync("hook"));
+        await using var worker = NotificationOutboxWorker.Create(outbox, [notifier], _options, timeProvider: _time);
+        outbox.Worker = worker;
+        var delivered = new TaskCompletionSource<OutboxAttemptEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        worker.AttemptCompleted += (_, e) => delivered.TrySetResult(e);
+        await worker.StartAsync();
+        var e = await delivered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(OutboxMessageState.Delivered, e.State);
+    }
+
+    /// <summary>Delegates to a store; on the first claim it returns nothing, then writes a message and wakes the worker.</summary>
+    private sealed class OutboxThatEnqueuesDuringFirstClaim(InMemoryJobStore store, Func<Task> enqueue) : INotificationOutbox
+    {
+        private int _claims;
+        public NotificationOutboxWorker? Worker { get; set; }
+        public Task EnqueueAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken = default) => store.EnqueueAsync(messages, cancellationToken);
+        public Task<bool> TryUpdateWithMessagesAsync(JobRecord job, long expectedVersion, JobTransition? transition, IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken = default) =>
+            store.TryUpdateWithMessagesAsync(job, expectedVersion, transition, messages, cancellationToken);
+        public async Task<IReadOnlyList<OutboxMessage>> ClaimDueAsync(DateTimeOffset now, DateTimeOffset claimUntil, int limit, CancellationToken cancellationToken = default)
+        {
+            var claimed = await store.ClaimDueAsync(now, claimUntil, limit, cancellationToken);
+            if (Interlocked.Increment(ref _claims) == 1)
+            {
+                await enqueue();
+                Worker!.Wake();
+            }
+            return claimed;
+        }
+        public Task MarkDeliveredAsync(string messageId, DateTimeOffset at, CancellationToken cancellationToken = default) => store.MarkDeliveredAsync(messageId, at, cancellationToken);
+        public Task MarkFailedAsync(string messageId, string error, DateTimeOffset? retryAt, CancellationToken cancellationToken = default) => store.MarkFailedAsync(messageId, error, retryAt, cancellationToken);
+        public Task<OutboxMessage?> GetMessageAsync(string messageId, CancellationToken cancellationToken = default) => store.GetMessageAsync(messageId, cancellationToken);
+        public IAsyncEnumerable<OutboxMessage> QueryMessagesAsync(OutboxMessageState? state = null, int limit = 1000, CancellationToken cancellationToken = default) => store.QueryMessagesAsync(state, limit, cancellationToken);
+    }
+
+    [Fact]
     public void Create_InvalidOptionsOrDuplicateNames_FailNamingTheProblem()
     {
         var e1 = Assert.ThrowsAny<Exception>(() => NotificationOutboxWorker.Create(_store, [], new NotificationOutboxOptions { MaxAttempts = 0 }));

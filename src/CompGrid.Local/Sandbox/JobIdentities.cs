@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.Versioning;
 using CompGrid.Local.Processes;
 
 namespace CompGrid.Local.Sandbox;
@@ -7,6 +8,7 @@ namespace CompGrid.Local.Sandbox;
 /// Decides which OS account a job runs as: the owner's mapped account (<c>OwnerAccounts</c>), else a uid of its own
 /// leased from <c>JobUserIds</c>, else <c>RunAsUser</c>, else <c>nobody</c>. Never root unless <c>AllowRunAsRoot</c>.
 /// </summary>
+[SupportedOSPlatform("linux")]
 internal sealed class JobIdentities(string backend, LocalBackendOptions options)
 {
     private readonly UidRange? _range = options.JobUserIds is { } r ? UidRange.TryParse(r) : null;

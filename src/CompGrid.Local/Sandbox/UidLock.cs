@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.Versioning;
 
 namespace CompGrid.Local.Sandbox;
 
@@ -7,6 +8,7 @@ namespace CompGrid.Local.Sandbox;
 /// long as the job may run. The kernel drops the lock when its holder exits, so a crashed portal leaks no lease (the
 /// uid then still counts as taken while a process of it runs).
 /// </summary>
+[SupportedOSPlatform("linux")]
 internal sealed class UidLock : IDisposable
 {
     /// <summary>Root-only tmpfs: per-job uids are only used when the host runs as root.</summary>

@@ -37,6 +37,13 @@ public sealed class PostgreSqlFairShareTests(PostgreSqlFixture fixture)
     {
         protected override string NewDatabase() => fixture.NewSchema();
 
+        protected override async Task<IFairShareUsageStore> OpenStoreAsync(string database)
+        {
+            var store = new PostgreSqlJobStore(fixture.DataSource, database);
+            await store.InitializeAsync();
+            return store;
+        }
+
         // Each engine takes its own scheduler lock, so two instances on one schema both schedule their own cluster.
         protected override void UseStore(ICompGridBuilder builder, string database) =>
             builder.UsePostgreSqlStore(fixture.ConnectionString, o => { o.Schema = database; o.SchedulerLockName = "fs-" + Guid.NewGuid().ToString("N"); });

@@ -15,6 +15,13 @@ public sealed class SqliteFairShareRestartTests : FairShareRestartTests, IDispos
         return Path.Combine(_dir, Guid.NewGuid().ToString("N") + ".db");
     }
 
+    protected override async Task<IFairShareUsageStore> OpenStoreAsync(string database)
+    {
+        var store = new SqliteJobStore(database);
+        await store.InitializeAsync();
+        return store;
+    }
+
     protected override void UseStore(ICompGridBuilder builder, string database) => builder.UseSqliteStore(database);
 
     public void Dispose()

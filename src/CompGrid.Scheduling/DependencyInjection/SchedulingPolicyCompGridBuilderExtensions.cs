@@ -29,7 +29,7 @@ public static class SchedulingPolicyCompGridBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPlacementPolicy, GpuAwarePlacementPolicy>());
         // A job store that keeps fair-share usage (SQLite, PostgreSQL) makes fair share survive restarts and be shared.
         services.AddSingleton(sp => new FairShareLedger(sp.GetRequiredService<IOptions<SchedulingPolicyOptions>>().Value.FairShare, sp.GetService<TimeProvider>(),
-            sp.GetService<IFairShareUsageStore>() ?? sp.GetService<IJobStore>() as IFairShareUsageStore,
+            () => sp.GetService<IFairShareUsageStore>() ?? sp.GetService<IJobStore>() as IFairShareUsageStore,
             sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()?.CreateLogger(typeof(CompGridEngine).FullName!)));
         services.AddSingleton<IUsageSink>(sp => sp.GetRequiredService<FairShareLedger>());
         services.AddSingleton<IQueueOrderingPolicy>(sp => new MultifactorPriorityPolicy(

@@ -20,7 +20,7 @@ internal sealed class FairShareLedger : IUsageSink, IDisposable
     private readonly HashSet<string> _recordedJobs = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private readonly FairShareOptions _options;
-    private readonly IFairShareUsageStore? _store;
+    private readonly Lazy<IFairShareUsageStore?> _storeOnce;
     private readonly Microsoft.Extensions.Logging.ILogger _logger;
     private ITimer? _refresh;
     private int _refreshing;
@@ -36,15 +36,28 @@ internal sealed class FairShareLedger : IUsageSink, IDisposable
     /// <summary>Creates a ledger; with <paramref name="store"/>, one whose usage is stored there and survives restarts.</summary>
     public FairShareLedger(FairShareOptions? options = null, TimeProvider? timeProvider = null, IFairShareUsageStore? store = null,
         Microsoft.Extensions.Logging.ILogger? logger = null)
+        : this(options, timeProvider, () => store, logger)
     {
+    }
+
+    /// <summary>
+    /// Creates a ledger whose store is found on first use (DI: the job store is resolved only once the engine needs it,
+    /// so a container without one — the simulator — still builds the policies).
+    /// </summary>
+    public FairShareLedger(FairShareOptions? options, TimeProvider? timeProvider, Func<IFairShareUsageStore?> store,
+        Microsoft.Extensions.Logging.ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
         _options = options ?? new FairShareOptions();
         _time = timeProvider ?? TimeProvider.System;
-        _store = store;
+        _storeOnce = new Lazy<IFairShareUsageStore?>(store);
         _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     }
 
+    private IFairShareUsageStore? Store => _storeOnce.Value;
+
     /// <summary>Whether usage is kept in a store (and so survives restarts and is shared by instances).</summary>
-    public bool IsStored => _store is not null;
+    public bool IsStored => Store is not null;
 
     /// <summary>
     /// Loads the stored usage and starts reloading it every <see cref="FairShareOptions.RefreshInterval"/> on the
@@ -52,7 +65,7 @@ internal sealed class FairShareLedger : IUsageSink, IDisposable
     /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        if (_store is null) return;
+        if (Store is null) return;
         await RefreshAsync(cancellationToken).ConfigureAwait(false);
         TimeSpan every = _options.RefreshInterval;
         if (every > TimeSpan.Zero && _refresh is null)
@@ -62,8 +75,8 @@ internal sealed class FairShareLedger : IUsageSink, IDisposable
     /// <summary>Reloads every association's usage from the store (what this and every other instance charged).</summary>
     public async Task RefreshAsync(CancellationToken cancellationToken = default)
     {
-        if (_store is null) return;
-        IReadOnlyList<FairShareUsage> rows = await _store.GetFairShareUsageAsync(cancellationToken).ConfigureAwait(false);
+        if (Store is null) return;
+        IReadOnlyList<FairShareUsage> rows = await Store.GetFairShareUsageAsync(cancellationToken).ConfigureAwait(false);
         lock (_gate)
         {
             bool changed = false;
@@ -146,7 +159,7 @@ internal sealed class FairShareLedger : IUsageSink, IDisposable
         double seconds = usage.Elapsed.TotalSeconds;
         double amount = usage.AllocatedCpus * seconds + _options.GpuSecondWeight * usage.AllocatedGpus * seconds;
         DateTimeOffset at = usage.EndedAt ?? _time.GetUtcNow();
-        if (_store is not null) return ChargeStoreAsync(usage.JobId, usage.Account ?? _options.DefaultAccount, usage.User, amount, at, cancellationToken);
+        if (Store is not null) return ChargeStoreAsync(usage.JobId, usage.Account ?? _options.DefaultAccount, usage.User, amount, at, cancellationToken);
         lock (_gate)
         {
             if (!_recordedJobs.Add(usage.JobId)) return ValueTask.CompletedTask;
@@ -159,7 +172,7 @@ internal sealed class FairShareLedger : IUsageSink, IDisposable
     {
         if (amount <= 0 || double.IsNaN(amount)) return;
         var charge = new FairShareUsage { Account = account, User = user, Usage = amount, At = at };
-        FairShareUsage? stored = await _store!.TryChargeFairShareAsync(jobId, charge, _options.UsageHalfLife, ct).ConfigureAwait(false);
+        FairShareUsage? stored = await Store!.TryChargeFairShareAsync(jobId, charge, _options.UsageHalfLife, ct).ConfigureAwait(false);
         if (stored is null) return; // charged before (a redelivery, or another instance)
         lock (_gate)
         {

@@ -147,6 +147,7 @@ internal sealed class EasyBackfillScheduler
         ArgumentNullException.ThrowIfNull(starts);
         _started.Clear();
         long nowT = now.UtcTicks;
+        int startsBefore = starts.Count;
         int tested = 0, maxTest = _options.MaxJobTest > 0 ? _options.MaxJobTest : int.MaxValue;
         int s, holder;
         long shadow;
@@ -155,8 +156,11 @@ internal sealed class EasyBackfillScheduler
         // Nothing released or started since the last cycle, same slots, same holder: every job the last cycle saw would
         // fail again, so only the jobs queued since are tried, against the state that cycle left (its reservation, its
         // cluster without the reserved nodes, its failed shapes). This is what makes an arrival cost O(1) at a full queue.
+        // Not after a cycle that backfilled, though: the reservation's node choice depends on which nodes are free now
+        // (PreferBusyNodes), so a job started behind it can move the reservation the full pass would make, and with it
+        // the nodes a long job may take.
         if (_options.MaxJobTest == 0 && ReferenceEquals(cluster, _q.Cluster) && cluster.Generation == _q.Generation && queue.Layout == _q.Layout
-            && (_q.Holder < 0 || ReferenceEquals(queue.Job(_q.Holder), _q.HolderJob)) && nowT <= _q.EarliestEnd)
+            && (_q.Holder < 0 || (ReferenceEquals(queue.Job(_q.Holder), _q.HolderJob) && !_q.Backfilled)) && nowT <= _q.EarliestEnd)
         {
             s = _q.EndSlot;
             holder = _q.Holder;
@@ -241,15 +245,16 @@ internal sealed class EasyBackfillScheduler
         foreach (RunningAllocation r in running) earliest = Math.Min(earliest, r.ExpectedEnd.UtcTicks);
         foreach (PendingStart p in _started) earliest = Math.Min(earliest, p.End);
         _q = new QueueCycleState(cluster, cluster.Generation, queue.Layout, queue.Slots, holder, holder >= 0 ? queue.Job(holder) : null,
-            shadow, masked, free, maskedFree, earliest);
+            shadow, masked, free, maskedFree, earliest, holder >= 0 && starts.Count > startsBefore && starts[^1].Backfilled);
         return holder < 0 || shadow == long.MaxValue ? null : new DateTimeOffset(shadow, TimeSpan.Zero);
     }
 
     // What the last RunQueue cycle left, for the next one to continue from when nothing was released or started since.
+    // Backfilled: a job started behind the reservation after it was made (the next cycle must make it again).
     private sealed record QueueCycleState(ClusterSnapshot? Cluster, long Generation, long Layout, int EndSlot, int Holder, JobRecord? HolderJob,
-        long Shadow, ClusterSnapshot? Masked, int Free, int MaskedFree, long EarliestEnd)
+        long Shadow, ClusterSnapshot? Masked, int Free, int MaskedFree, long EarliestEnd, bool Backfilled)
     {
-        public static readonly QueueCycleState None = new(null, -1, -1, 0, -1, null, long.MaxValue, null, 0, 0, long.MinValue);
+        public static readonly QueueCycleState None = new(null, -1, -1, 0, -1, null, long.MaxValue, null, 0, 0, long.MinValue, false);
     }
 
     private QueueCycleState _q = QueueCycleState.None;

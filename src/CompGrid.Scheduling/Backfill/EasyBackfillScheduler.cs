@@ -20,6 +20,9 @@ internal sealed class EasyBackfillScheduler
     private int[] _eventId = [];
     private bool[] _reservedFlag = [];
     private readonly List<PendingStart> _started = [];
+    // What-if copies of the cluster (the reservation's replay, the cluster without the reserved nodes), kept between
+    // cycles and overwritten from the live snapshot: a fresh clone per cycle cost more than the rest of the cycle.
+    private ClusterSnapshot? _simScratch, _maskedScratch;
 
     // A job started in this cycle: by candidate index (Run), or with its own nodes and request (RunQueue).
     private readonly record struct PendingStart(int Candidate, long End, int[]? Nodes = null, PlacementRequest Request = default);
@@ -96,7 +99,7 @@ internal sealed class EasyBackfillScheduler
             }
             else
             {
-                ClusterSnapshot masked = cluster.Clone();
+                ClusterSnapshot masked = Scratch(ref _maskedScratch, cluster);
                 if (_reservedFlag.Length < cluster.Count) _reservedFlag = new bool[cluster.Count];
                 Array.Clear(_reservedFlag, 0, cluster.Count);
                 foreach (int r in result.ReservedNodes) { _reservedFlag[r] = true; masked.SetSchedulable(r, false); }
@@ -207,7 +210,7 @@ internal sealed class EasyBackfillScheduler
         for (int n = 0; n < cluster.Count; n++)
             if (HasFreeCpu(cluster, n)) { free++; if (!_reservedFlag[n]) maskedFree++; }
         if (free == 0) goto Done; // nothing can start; a later cycle with the same state knows it too
-        masked = cluster.Clone();
+        masked = Scratch(ref _maskedScratch, cluster);
         foreach (int r in _result.ReservedNodes) masked.SetSchedulable(r, false);
         GrowShapes(queue.ShapeCount, keep: false);
     Phase2:
@@ -272,6 +275,13 @@ internal sealed class EasyBackfillScheduler
             Array.Clear(_shapeDead, 0, shapes);
             Array.Clear(_shapeMaskedDead, 0, shapes);
         }
+    }
+
+    private static ClusterSnapshot Scratch(ref ClusterSnapshot? scratch, ClusterSnapshot cluster)
+    {
+        scratch ??= new ClusterSnapshot();
+        scratch.CopyFrom(cluster);
+        return scratch;
     }
 
     private static bool FitsWhenEmpty(ClusterSnapshot cluster, in PlacementRequest request)
@@ -360,7 +370,7 @@ internal sealed class EasyBackfillScheduler
     {
         shadow = long.MaxValue;
         int need = Math.Max(1, top.Request.Nodes);
-        ClusterSnapshot sim = cluster.Clone();
+        ClusterSnapshot sim = Scratch(ref _simScratch, cluster);
         int fitting = 0;
         for (int n = 0; n < sim.Count; n++) if (sim.Fits(n, top.Request)) fitting++;
         int m = SortEvents(running, nowT);
@@ -420,7 +430,7 @@ internal sealed class EasyBackfillScheduler
                 || (result.Reason(k) == PendingReason.Resources && k == result.ReservationHolder)))
                 waiting.Add(k);
         if (waiting.Count == 0) return;
-        ClusterSnapshot sim = cluster.Clone();
+        ClusterSnapshot sim = Scratch(ref _simScratch, cluster);
         int m = SortEvents(running, nowT);
         var future = new PriorityQueue<(int[] Nodes, int Candidate), long>();
         int e = 0, w = 0;

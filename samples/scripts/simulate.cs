@@ -1,4 +1,5 @@
 #:property PublishAot=false
+#:property TieredCompilation=false
 #:project ../../src/CompGrid.Scheduling/CompGrid.Scheduling.csproj
 
 // Replays a workload through CompGrid's production scheduling policies on a virtual clock and prints the metrics.

@@ -6,14 +6,15 @@ namespace CompGrid.Scheduling.Availability;
 /// <summary>
 /// The end of a window, each cycle: a job still running on a node whose window has closed is cancelled on its backend
 /// and, per its pool's <see cref="WindowEndAction"/>, queued again (Running → Queued through the engine's own
-/// transition, its dispatch cleared, so only a later run is metered and charged) or left to end as cancelled. A job
-/// that finished on its own before the cancel took effect is settled as it ended.
+/// transition, its dispatch cleared, so only a later run is metered and charged; the cancelled run is cleaned up once its
+/// backend reports it ended) or left to end as cancelled. A job that had already ended on its own is settled as it ended.
 /// </summary>
 internal sealed class WindowEnforcer(AvailabilitySchedule schedule, ActiveJobs jobs, JobRouter router, JobTracker tracker, TimeProvider time, ILogger logger)
 {
     /// <summary>Requeues or signals the jobs on closed nodes. Runs under the engine lock.</summary>
     public async Task EnforceAsync(CancellationToken ct)
     {
+        if (_draining.Count > 0) await CleanUpAsync(ct).ConfigureAwait(false);
         var now = time.GetUtcNow();
         foreach (var job in jobs.Where(j => j.BackendJobId is not null && !j.IsTerminal && !j.CancelRequested && j.Backend is not null && j.Nodes.Count > 0))
         {
@@ -49,16 +50,11 @@ internal sealed class WindowEnforcer(AvailabilitySchedule schedule, ActiveJobs j
     private async Task RequeueAsync(JobRecord job, string pool, string at, CancellationToken ct)
     {
         var backend = router.BackendOf(job);
+        if (await backend.GetStatusAsync(job.BackendJobId!, ct).ConfigureAwait(false) is { } before && before.State.IsTerminal())
+            return;   // it ended on its own just now: tracking settles it as it ended
         try { await backend.CancelAsync(job.BackendJobId!, ct).ConfigureAwait(false); }
         catch (JobNotFoundException) { /* gone already */ }
-        var status = await backend.GetStatusAsync(job.BackendJobId!, ct).ConfigureAwait(false);
-        if (status is { State: JobState.Completed })
-        {
-            await tracker.ApplyStatusAsync(job, status, ct).ConfigureAwait(false);   // it finished before the window's end took effect
-            return;
-        }
-        try { await backend.CompleteAsync(job.BackendJobId!, ct).ConfigureAwait(false); }
-        catch (CompGridException ex) { Log.BackendError(logger, backend.Name, "complete", ex.Message); }
+        // Queued again before the backend reports the cancel, so tracking never settles the old run as the job's end.
         var ran = job.StartedAt is { } s ? time.GetUtcNow() - s : TimeSpan.Zero;
         string reason = $"requeued: the window of node pool {pool} closed at {at} (the {ran:c} it ran on {string.Join(",", job.Nodes)} is not charged)";
         await jobs.TransitionAsync(job, j => j with
@@ -67,5 +63,26 @@ internal sealed class WindowEnforcer(AvailabilitySchedule schedule, ActiveJobs j
             NativeState = null, ExitCode = null, Signal = null,
         }, "engine", ct).ConfigureAwait(false);
         AvailabilityLog.Requeued(logger, job.Id, pool);
+        _draining.Add((backend, job.BackendJobId!));
+        await CleanUpAsync(ct).ConfigureAwait(false);
+    }
+
+    // The cancelled runs of requeued jobs: each backend job is completed (cleaned up) once the backend reports it ended.
+    private readonly List<(IComputeBackend Backend, string BackendJobId)> _draining = [];
+
+    private async Task CleanUpAsync(CancellationToken ct)
+    {
+        for (int i = _draining.Count - 1; i >= 0; i--)
+        {
+            var (backend, id) = _draining[i];
+            try
+            {
+                if (await backend.GetStatusAsync(id, ct).ConfigureAwait(false) is { } st && !st.State.IsTerminal()) continue;
+                await backend.CompleteAsync(id, ct).ConfigureAwait(false);
+            }
+            catch (CompGridException ex) when (ex.IsTransient) { continue; }
+            catch (CompGridException ex) { Log.BackendError(logger, backend.Name, "complete", ex.Message); }
+            _draining.RemoveAt(i);
+        }
     }
 }

@@ -18,6 +18,7 @@ internal sealed record EngineServices(
     SchedulingPolicyOptions Scheduling,
     ISchedulerLease? Lease,
     Ordering.FairShareLedger? FairShare,
+    CompGrid.Scheduling.Availability.AvailabilitySchedule? Availability,
     TimeProvider Time,
     ILogger Logger)
 {
@@ -35,6 +36,7 @@ internal sealed record EngineServices(
         sp.GetService<IOptions<SchedulingPolicyOptions>>()?.Value ?? new SchedulingPolicyOptions(),
         sp.GetService<ISchedulerLease>(),
         sp.GetService<Ordering.FairShareLedger>(),
+        sp.GetService<CompGrid.Scheduling.Availability.AvailabilitySchedule>(),
         sp.GetRequiredService<TimeProvider>(),
         sp.GetRequiredService<ILogger<CompGridEngine>>());
 }

@@ -13,7 +13,7 @@ namespace CompGrid.Agent;
 /// it still has, sends heartbeats, and runs what the portal sends. One connection at a time; a lost connection is
 /// simply opened anew, and registration tells the portal everything it may have missed.
 /// </summary>
-internal sealed class AgentConnection(AgentOptions options, string token, JobRunner runner, TimeProvider time, ILogger<AgentConnection> logger) : BackgroundService
+internal sealed class AgentConnection(AgentOptions options, string token, JobRunner runner, UtmRunner utm, TimeProvider time, ILogger<AgentConnection> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -48,7 +48,7 @@ internal sealed class AgentConnection(AgentOptions options, string token, JobRun
             })
             .AddJsonProtocol(o => o.PayloadSerializerOptions = new JsonSerializerOptions(CompGridJson.Options))
             .Build();
-        await using var _ = hub.ConfigureAwait(false);
+        await using var hubScope = hub.ConfigureAwait(false);
         var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         hub.Closed += _ => { closed.TrySetResult(); return Task.CompletedTask; };
         Task Send(string method, object argument) => hub.SendAsync(method, argument, stoppingToken);
@@ -59,9 +59,19 @@ internal sealed class AgentConnection(AgentOptions options, string token, JobRun
         });
         hub.On<string>(AgentProtocol.CancelJob, id => runner.CancelAsync(id, stoppingToken));
         hub.On<string>(AgentProtocol.CleanupJob, id => runner.CleanupAsync(id, stoppingToken));
+        // utmctl waits for UTM's GUI: answer on the side, so heartbeats and job messages are not held up behind it.
+        hub.On<UtmRequest>(AgentProtocol.RunUtm, r =>
+        {
+            _ = Task.Run(async () =>
+            {
+                try { await Send(AgentProtocol.UtmResult, await utm.RunAsync(r, stoppingToken).ConfigureAwait(false)).ConfigureAwait(false); }
+                catch (Exception ex) when (ex is not OperationCanceledException) { Log.UtmAnswerLost(logger, r.RequestId, ex.Message); } // the portal's request times out
+            }, stoppingToken);
+            return Task.CompletedTask;
+        });
 
         await hub.StartAsync(stoppingToken).ConfigureAwait(false);
-        var registration = MachineInfo.Discover(options) with { Jobs = await runner.CurrentAsync(stoppingToken).ConfigureAwait(false) };
+        var registration = MachineInfo.Discover(options) with { Jobs = await runner.CurrentAsync(stoppingToken).ConfigureAwait(false), Utm = utm.Enabled };
         var welcome = await hub.InvokeAsync<AgentWelcome>(AgentProtocol.Register, registration, stoppingToken).ConfigureAwait(false);
         Log.Registered(logger, options.PortalUrl, welcome.Machine, registration.Cpus, registration.MemoryMiB);
 
@@ -99,4 +109,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5105, Level = LogLevel.Information, Message = "Job {JobId}: every file removed")]
     public static partial void CleanedUp(ILogger logger, string jobId);
+
+    [LoggerMessage(EventId = 5106, Level = LogLevel.Information, Message = "utmctl {Arguments} exited with {ExitCode}")]
+    public static partial void UtmCommand(ILogger logger, string arguments, int exitCode);
+
+    [LoggerMessage(EventId = 5107, Level = LogLevel.Warning, Message = "Cannot send the answer to UTM request {RequestId}: {Reason}")]
+    public static partial void UtmAnswerLost(ILogger logger, string requestId, string reason);
 }

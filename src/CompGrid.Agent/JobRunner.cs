@@ -41,7 +41,14 @@ internal sealed class JobRunner(IComputeBackend sandbox, string node, ILogger lo
     {
         var reports = new List<AgentJobReport>(_jobs.Count);
         foreach (var (id, job) in _jobs)
-            reports.Add(job.Final ?? (job.InSandbox ? await ReportOfAsync(id, job, ct).ConfigureAwait(false) : null) ?? new AgentJobReport { JobId = id, State = job.Reported });
+        {
+            var report = job.Final ?? (job.InSandbox ? await ReportOfAsync(id, job, ct).ConfigureAwait(false) : null) ?? new AgentJobReport { JobId = id, State = job.Reported };
+            // An end the portal has not heard of yet waits for the next poll, which sends the job's remaining output first:
+            // announced here, the portal could settle the job before its last lines arrive.
+            if (report.State.IsTerminal() && !job.Reported.IsTerminal())
+                report = report with { State = job.Reported, ExitCode = null, Signal = null, Reason = null, CpuTime = null, PeakMemoryBytes = null };
+            reports.Add(report);
+        }
         return reports;
     }
 

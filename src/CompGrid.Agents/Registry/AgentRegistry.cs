@@ -231,6 +231,13 @@ internal sealed class AgentRegistry
             return _machines.TryGetValue(machine, out var m) ? (true, m.IsUp, m.Registration is not null) : (false, false, false);
     }
 
+    /// <summary>The connection of <paramref name="machine"/> (null when it is not up) and whether its agent runs utmctl.</summary>
+    public (string? ConnectionId, bool Utm) UtmHost(string machine)
+    {
+        lock (_gate)
+            return _machines.TryGetValue(machine, out var m) && m.IsUp ? (m.ConnectionId, m.Registration!.Utm) : (null, false);
+    }
+
     public string? ConnectionOf(string machine)
     {
         lock (_gate) return _machines.TryGetValue(machine, out var m) && m.IsUp ? m.ConnectionId : null;

@@ -13,7 +13,7 @@ namespace CompGrid.Agent;
 /// it still has, sends heartbeats, and runs what the portal sends. One connection at a time; a lost connection is
 /// simply opened anew, and registration tells the portal everything it may have missed.
 /// </summary>
-internal sealed class AgentConnection(AgentOptions options, string token, JobRunner runner, UtmRunner utm, TimeProvider time, ILogger<AgentConnection> logger) : BackgroundService
+internal sealed class AgentConnection(AgentOptions options, string token, JobRunner runner, UtmRunner utm, DesktopPolicy desktop, TimeProvider time, ILogger<AgentConnection> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -71,7 +71,7 @@ internal sealed class AgentConnection(AgentOptions options, string token, JobRun
         });
 
         await hub.StartAsync(stoppingToken).ConfigureAwait(false);
-        var registration = MachineInfo.Discover(options) with { Jobs = await runner.CurrentAsync(stoppingToken).ConfigureAwait(false), Utm = utm.Enabled };
+        var registration = MachineInfo.Discover(options) with { Jobs = await runner.CurrentAsync(stoppingToken).ConfigureAwait(false), Utm = utm.Enabled, Accepting = desktop.Accepting };
         var welcome = await hub.InvokeAsync<AgentWelcome>(AgentProtocol.Register, registration, stoppingToken).ConfigureAwait(false);
         Log.Registered(logger, options.PortalUrl, welcome.Machine, registration.Cpus, registration.MemoryMiB);
 
@@ -80,10 +80,12 @@ internal sealed class AgentConnection(AgentOptions options, string token, JobRun
         using var timer = new PeriodicTimer(options.PollInterval, time);
         while (!closed.Task.IsCompleted && !stoppingToken.IsCancellationRequested)
         {
+            bool accepting = desktop.Accepting;
+            await desktop.ApplyAsync(runner, stoppingToken).ConfigureAwait(false);
             await runner.PollAsync(Send, stoppingToken).ConfigureAwait(false);
-            if (time.GetElapsedTime(lastHeartbeat) >= heartbeatEvery)
+            if (time.GetElapsedTime(lastHeartbeat) >= heartbeatEvery || accepting != desktop.Accepting) // the portal hears of a change at once
             {
-                await Send(AgentProtocol.Heartbeat, new AgentHeartbeat { RunningJobs = runner.Running }).ConfigureAwait(false);
+                await Send(AgentProtocol.Heartbeat, new AgentHeartbeat { RunningJobs = runner.Running, Accepting = desktop.Accepting }).ConfigureAwait(false);
                 lastHeartbeat = time.GetTimestamp();
             }
             var tick = timer.WaitForNextTickAsync(stoppingToken).AsTask();
@@ -112,6 +114,12 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5106, Level = LogLevel.Information, Message = "utmctl {Arguments} exited with {ExitCode}")]
     public static partial void UtmCommand(ILogger logger, string arguments, int exitCode);
+
+    [LoggerMessage(EventId = 5108, Level = LogLevel.Information, Message = "Console idle for {Minutes:F0} min: taking work")]
+    public static partial void ConsoleIdle(ILogger logger, double minutes);
+
+    [LoggerMessage(EventId = 5109, Level = LogLevel.Information, Message = "The machine's user is back: no new work; {Jobs} jobs: {Action}")]
+    public static partial void UserBack(ILogger logger, int jobs, string action);
 
     [LoggerMessage(EventId = 5107, Level = LogLevel.Warning, Message = "Cannot send the answer to UTM request {RequestId}: {Reason}")]
     public static partial void UtmAnswerLost(ILogger logger, string requestId, string reason);

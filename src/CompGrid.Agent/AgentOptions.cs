@@ -39,6 +39,9 @@ internal sealed class AgentOptions
     /// <summary>UTM control through <c>utmctl</c> (section <c>Agent:Utm</c>). The default is disabled.</summary>
     public UtmOptions Utm { get; set; } = new();
 
+    /// <summary>The desktop policy (section <c>Agent:Desktop</c>): run only while the console is idle. The default is disabled.</summary>
+    public DesktopPolicyOptions Desktop { get; set; } = new();
+
     internal List<string> Errors()
     {
         var errors = new List<string>();
@@ -52,6 +55,7 @@ internal sealed class AgentOptions
         if (PollInterval <= TimeSpan.Zero) errors.Add("Agent:PollInterval must be positive.");
         if (MaxReconnectDelay < TimeSpan.FromSeconds(1)) errors.Add("Agent:MaxReconnectDelay must be at least 1 second.");
         errors.AddRange(Utm.Errors());
+        errors.AddRange(Desktop.Errors());
         return errors;
     }
 }

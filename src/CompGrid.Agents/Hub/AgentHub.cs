@@ -32,7 +32,7 @@ internal sealed class AgentHub(AgentRegistry registry, AgentUtmControl utm, ILog
         return welcome;
     }
 
-    public void Heartbeat(AgentHeartbeat heartbeat) => registry.Heartbeat(Machine, Context.ConnectionId);
+    public void Heartbeat(AgentHeartbeat heartbeat) => registry.Heartbeat(Machine, Context.ConnectionId, heartbeat);
 
     public void ReportJob(AgentJobReport report)
     {

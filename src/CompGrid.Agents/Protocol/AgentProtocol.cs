@@ -77,6 +77,9 @@ public sealed record AgentRegistration
     /// <summary>Whether the agent runs <c>utmctl</c> for the portal (enabled in its options, on a Mac with UTM).</summary>
     public bool Utm { get; init; }
 
+    /// <summary>False while the machine takes no new work (see <see cref="AgentHeartbeat.Accepting"/>).</summary>
+    public bool Accepting { get; init; } = true;
+
     /// <summary>The jobs the agent still has (running, or ended and not yet cleaned up), so a restarted portal adopts them.</summary>
     public IReadOnlyList<AgentJobReport> Jobs { get; init; } = [];
 }
@@ -96,6 +99,9 @@ public sealed record AgentHeartbeat
 {
     /// <summary>The ids of the jobs running on the machine.</summary>
     public IReadOnlyList<string> RunningJobs { get; init; } = [];
+
+    /// <summary>False while the machine takes no new work (its desktop policy: the user is at the console); the node then drains.</summary>
+    public bool Accepting { get; init; } = true;
 }
 
 /// <summary>A job the portal asks an agent to run.</summary>

@@ -80,16 +80,8 @@ public sealed class LoopbackAgents : IAsyncLifetime
         string.Join("\n", new[] { Worker, Mac }.Select(m => $"--- {m}:\n" + AgentProcess.Tail(Path.Combine(Root, m, "agent.log")))
             .Append($"--- {VmNode}:\n" + AgentProcess.Tail(Path.Combine(Utmctl.Directory, VmUuid + ".log"))));
 
-    public static async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan limit, string what)
-    {
-        // Real processes on the real clock: poll until the condition holds or the limit passes.
-        var deadline = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (deadline.Elapsed > limit) throw new TimeoutException($"Timed out after {limit.TotalSeconds} s waiting for: {what}.");
-            await Task.Delay(100);
-        }
-    }
+    /// <summary>Polls on the real clock (real processes), as the agent lab does.</summary>
+    public static Task WaitForAsync(Func<Task<bool>> condition, TimeSpan limit, string what) => AgentLab.WaitForAsync(condition, limit, what);
 
     public async Task DisposeAsync()
     {

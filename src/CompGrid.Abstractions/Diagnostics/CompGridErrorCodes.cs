@@ -148,4 +148,7 @@ public static class CompGridErrorCodes
 
     /// <summary>The QEMU monitor (QMP) or the guest agent answered with an error or broke the protocol.</summary>
     public const string GuestAgentError = "guest-agent-error";
+
+    /// <summary>A leased VM instance is not in a state that allows the operation (for example resuming a stopped instance). Not transient.</summary>
+    public const string InstanceState = "instance-state";
 }

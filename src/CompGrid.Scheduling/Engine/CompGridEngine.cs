@@ -94,6 +94,8 @@ public sealed class CompGridEngine : ICompGridClient, IAsyncDisposable
         _ordering = ordering;
 
         await _services.Store.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        // Fair share starts from the usage stored with the jobs (a restart, or another instance's charges).
+        if (_services.FairShare is { } fairShare) await fairShare.StartAsync(cancellationToken).ConfigureAwait(false);
         if (await _leadership.TryLeadAsync(cancellationToken).ConfigureAwait(false))
             await _reconciler.ReconcileAsync(cancellationToken).ConfigureAwait(false);
 

@@ -17,6 +17,7 @@ internal sealed record EngineServices(
     CompGridOptions Options,
     SchedulingPolicyOptions Scheduling,
     ISchedulerLease? Lease,
+    Ordering.FairShareLedger? FairShare,
     TimeProvider Time,
     ILogger Logger)
 {
@@ -33,6 +34,7 @@ internal sealed record EngineServices(
         sp.GetRequiredService<IOptions<CompGridOptions>>().Value,
         sp.GetService<IOptions<SchedulingPolicyOptions>>()?.Value ?? new SchedulingPolicyOptions(),
         sp.GetService<ISchedulerLease>(),
+        sp.GetService<Ordering.FairShareLedger>(),
         sp.GetRequiredService<TimeProvider>(),
         sp.GetRequiredService<ILogger<CompGridEngine>>());
 }

@@ -43,7 +43,9 @@ internal sealed class JobDispatcher(
                 continue;
             }
             // Ordering, limits, placement and EASY backfill: the same cycle the simulator runs.
+            long placing = time.GetTimestamp();
             var decisions = cycle.Run(snapshot, snapshots.RunningOn(backend, snapshot, now), queued, now, backend.Name);
+            SchedulingTelemetry.RecordSince(SchedulingTelemetry.PlacementDuration, time, placing, backend.Name);
             foreach (var d in decisions)
             {
                 if (!d.Start)

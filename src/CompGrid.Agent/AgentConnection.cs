@@ -13,7 +13,7 @@ namespace CompGrid.Agent;
 /// it still has, sends heartbeats, and runs what the portal sends. One connection at a time; a lost connection is
 /// simply opened anew, and registration tells the portal everything it may have missed.
 /// </summary>
-internal sealed class AgentConnection(AgentOptions options, string token, JobRunner runner, TimeProvider time, ILogger<AgentConnection> logger) : BackgroundService
+internal sealed class AgentConnection(AgentOptions options, string token, JobRunner runner, UtmRunner utm, DesktopPolicy desktop, TimeProvider time, ILogger<AgentConnection> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -48,7 +48,7 @@ internal sealed class AgentConnection(AgentOptions options, string token, JobRun
             })
             .AddJsonProtocol(o => o.PayloadSerializerOptions = new JsonSerializerOptions(CompGridJson.Options))
             .Build();
-        await using var _ = hub.ConfigureAwait(false);
+        await using var hubScope = hub.ConfigureAwait(false);
         var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         hub.Closed += _ => { closed.TrySetResult(); return Task.CompletedTask; };
         Task Send(string method, object argument) => hub.SendAsync(method, argument, stoppingToken);
@@ -59,9 +59,19 @@ internal sealed class AgentConnection(AgentOptions options, string token, JobRun
         });
         hub.On<string>(AgentProtocol.CancelJob, id => runner.CancelAsync(id, stoppingToken));
         hub.On<string>(AgentProtocol.CleanupJob, id => runner.CleanupAsync(id, stoppingToken));
+        // utmctl waits for UTM's GUI: answer on the side, so heartbeats and job messages are not held up behind it.
+        hub.On<UtmRequest>(AgentProtocol.RunUtm, r =>
+        {
+            _ = Task.Run(async () =>
+            {
+                try { await Send(AgentProtocol.UtmResult, await utm.RunAsync(r, stoppingToken).ConfigureAwait(false)).ConfigureAwait(false); }
+                catch (Exception ex) when (ex is not OperationCanceledException) { Log.UtmAnswerLost(logger, r.RequestId, ex.Message); } // the portal's request times out
+            }, stoppingToken);
+            return Task.CompletedTask;
+        });
 
         await hub.StartAsync(stoppingToken).ConfigureAwait(false);
-        var registration = MachineInfo.Discover(options) with { Jobs = await runner.CurrentAsync(stoppingToken).ConfigureAwait(false) };
+        var registration = MachineInfo.Discover(options) with { Jobs = await runner.CurrentAsync(stoppingToken).ConfigureAwait(false), Utm = utm.Enabled, Accepting = desktop.Accepting };
         var welcome = await hub.InvokeAsync<AgentWelcome>(AgentProtocol.Register, registration, stoppingToken).ConfigureAwait(false);
         Log.Registered(logger, options.PortalUrl, welcome.Machine, registration.Cpus, registration.MemoryMiB);
 
@@ -70,10 +80,12 @@ internal sealed class AgentConnection(AgentOptions options, string token, JobRun
         using var timer = new PeriodicTimer(options.PollInterval, time);
         while (!closed.Task.IsCompleted && !stoppingToken.IsCancellationRequested)
         {
+            bool accepting = desktop.Accepting;
+            await desktop.ApplyAsync(runner, stoppingToken).ConfigureAwait(false);
             await runner.PollAsync(Send, stoppingToken).ConfigureAwait(false);
-            if (time.GetElapsedTime(lastHeartbeat) >= heartbeatEvery)
+            if (time.GetElapsedTime(lastHeartbeat) >= heartbeatEvery || accepting != desktop.Accepting) // the portal hears of a change at once
             {
-                await Send(AgentProtocol.Heartbeat, new AgentHeartbeat { RunningJobs = runner.Running }).ConfigureAwait(false);
+                await Send(AgentProtocol.Heartbeat, new AgentHeartbeat { RunningJobs = runner.Running, Accepting = desktop.Accepting }).ConfigureAwait(false);
                 lastHeartbeat = time.GetTimestamp();
             }
             var tick = timer.WaitForNextTickAsync(stoppingToken).AsTask();
@@ -81,22 +93,4 @@ internal sealed class AgentConnection(AgentOptions options, string token, JobRun
         }
         Log.Disconnected(logger, options.PortalUrl);
     }
-}
-
-internal static partial class Log
-{
-    [LoggerMessage(EventId = 5101, Level = LogLevel.Information, Message = "Registered with {Portal} as '{Machine}' ({Cpus} CPUs, {MemoryMiB} MiB)")]
-    public static partial void Registered(ILogger logger, string portal, string machine, int cpus, long memoryMiB);
-
-    [LoggerMessage(EventId = 5102, Level = LogLevel.Warning, Message = "Cannot reach {Portal}: {Reason}; next attempt in {Seconds} s")]
-    public static partial void ConnectFailed(ILogger logger, string portal, string reason, double seconds);
-
-    [LoggerMessage(EventId = 5103, Level = LogLevel.Warning, Message = "Connection to {Portal} closed; reconnecting")]
-    public static partial void Disconnected(ILogger logger, string portal);
-
-    [LoggerMessage(EventId = 5104, Level = LogLevel.Information, Message = "Job {JobId} started in the sandbox")]
-    public static partial void Started(ILogger logger, string jobId);
-
-    [LoggerMessage(EventId = 5105, Level = LogLevel.Information, Message = "Job {JobId}: every file removed")]
-    public static partial void CleanedUp(ILogger logger, string jobId);
 }

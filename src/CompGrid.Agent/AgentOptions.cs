@@ -36,6 +36,12 @@ internal sealed class AgentOptions
     /// <summary>The longest wait between reconnect attempts (the wait doubles from 1 second up to this). The default is 30 seconds.</summary>
     public TimeSpan MaxReconnectDelay { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>UTM control through <c>utmctl</c> (section <c>Agent:Utm</c>). The default is disabled.</summary>
+    public UtmOptions Utm { get; set; } = new();
+
+    /// <summary>The desktop policy (section <c>Agent:Desktop</c>): run only while the console is idle. The default is disabled.</summary>
+    public DesktopPolicyOptions Desktop { get; set; } = new();
+
     internal List<string> Errors()
     {
         var errors = new List<string>();
@@ -48,6 +54,8 @@ internal sealed class AgentOptions
         if (Gpus < 0) errors.Add("Agent:Gpus must not be negative.");
         if (PollInterval <= TimeSpan.Zero) errors.Add("Agent:PollInterval must be positive.");
         if (MaxReconnectDelay < TimeSpan.FromSeconds(1)) errors.Add("Agent:MaxReconnectDelay must be at least 1 second.");
+        errors.AddRange(Utm.Errors());
+        errors.AddRange(Desktop.Errors());
         return errors;
     }
 }

@@ -9,7 +9,7 @@ namespace CompGrid.Agent;
 /// log chunks. Output is sent from an offset that only moves after a send succeeded, so a portal that was away gets
 /// the rest when the agent reconnects.
 /// </summary>
-internal sealed class JobRunner(IComputeBackend sandbox, string node, ILogger logger) : IAsyncDisposable
+internal sealed class JobRunner(IComputeBackend sandbox, string node, ILogger logger) : IDesktopJobs, IAsyncDisposable
 {
     private const int MaxChunkChars = 16 * 1024; // under the hub's 64 KiB message limit, in UTF-8 too
 
@@ -23,6 +23,9 @@ internal sealed class JobRunner(IComputeBackend sandbox, string node, ILogger lo
 
         /// <summary>Set once the sandbox has the job: until then there is nothing to ask it about.</summary>
         public volatile bool InSandbox;
+
+        /// <summary>Why the desktop policy ended the job, once it did: its end is reported as NodeFailed with this reason.</summary>
+        public volatile string? Vacated;
     }
 
     private readonly ConcurrentDictionary<string, Tracked> _jobs = new(StringComparer.Ordinal);
@@ -41,7 +44,14 @@ internal sealed class JobRunner(IComputeBackend sandbox, string node, ILogger lo
     {
         var reports = new List<AgentJobReport>(_jobs.Count);
         foreach (var (id, job) in _jobs)
-            reports.Add(job.Final ?? (job.InSandbox ? await ReportOfAsync(id, job, ct).ConfigureAwait(false) : null) ?? new AgentJobReport { JobId = id, State = job.Reported });
+        {
+            var report = job.Final ?? (job.InSandbox ? await ReportOfAsync(id, job, ct).ConfigureAwait(false) : null) ?? new AgentJobReport { JobId = id, State = job.Reported };
+            // An end the portal has not heard of yet waits for the next poll, which sends the job's remaining output first:
+            // announced here, the portal could settle the job before its last lines arrive.
+            if (report.State.IsTerminal() && !job.Reported.IsTerminal())
+                report = report with { State = job.Reported, ExitCode = null, Signal = null, Reason = null, CpuTime = null, PeakMemoryBytes = null };
+            reports.Add(report);
+        }
         return reports;
     }
 
@@ -67,6 +77,24 @@ internal sealed class JobRunner(IComputeBackend sandbox, string node, ILogger lo
             _jobs[assignment.JobId].Final = failed;
             return failed;
         }
+    }
+
+    // Linux signal numbers: the Local sandbox runs on Linux.
+    private const int SigStop = 19, SigCont = 18;
+
+    public bool Suspend(string jobId) => Signal(jobId, SigStop);
+
+    public bool Resume(string jobId) => Signal(jobId, SigCont);
+
+    private bool Signal(string jobId, int signal) =>
+        OperatingSystem.IsLinux() && _jobs.TryGetValue(jobId, out var job) && job.InSandbox && sandbox is CompGrid.Local.LocalComputeBackend local && local.Signal(jobId, signal);
+
+    public async Task VacateAsync(string jobId, string reason, CancellationToken cancellationToken)
+    {
+        if (!_jobs.TryGetValue(jobId, out var job) || !job.InSandbox || job.Final is not null) return;
+        job.Vacated = reason;
+        try { await sandbox.CancelAsync(jobId, cancellationToken).ConfigureAwait(false); }
+        catch (CompGridException) { /* ended meanwhile */ }
     }
 
     public Task CancelAsync(string jobId, CancellationToken ct) =>
@@ -109,6 +137,7 @@ internal sealed class JobRunner(IComputeBackend sandbox, string node, ILogger lo
             Cpus = a.Spec.Resources.Cpus, MemoryMiB = a.MemoryMiB, Gpus = a.Spec.Resources.Gpus,
         };
         if (!status.State.IsTerminal()) return report;
+        if (job.Vacated is { } vacated) report = report with { State = JobState.NodeFailed, Reason = vacated };
         var usage = await sandbox.GetUsageAsync(id, ct).ConfigureAwait(false);
         return report with { CpuTime = usage?.CpuTime, PeakMemoryBytes = usage?.PeakMemoryBytes };
     }

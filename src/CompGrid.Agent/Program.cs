@@ -49,7 +49,10 @@ internal static class Program
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => new JobRunner(sandbox, AgentNode, sp.GetRequiredService<ILogger<JobRunner>>()));
-        builder.Services.AddHostedService(sp => new AgentConnection(options, token, sp.GetRequiredService<JobRunner>(), TimeProvider.System, sp.GetRequiredService<ILogger<AgentConnection>>()));
+        builder.Services.AddSingleton(sp => new UtmRunner(options.Utm, TimeProvider.System, sp.GetRequiredService<ILogger<UtmRunner>>()));
+        builder.Services.AddSingleton(sp => new DesktopPolicy(options.Desktop, options.Desktop.CreateIdleSource(TimeProvider.System), TimeProvider.System, sp.GetRequiredService<ILogger<DesktopPolicy>>()));
+        builder.Services.AddHostedService(sp => new AgentConnection(options, token, sp.GetRequiredService<JobRunner>(), sp.GetRequiredService<UtmRunner>(),
+            sp.GetRequiredService<DesktopPolicy>(), TimeProvider.System, sp.GetRequiredService<ILogger<AgentConnection>>()));
         await builder.Build().RunAsync().ConfigureAwait(false);
         return 0;
     }

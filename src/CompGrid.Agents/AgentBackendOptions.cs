@@ -37,6 +37,38 @@ public sealed class AgentBackendOptions
     /// <summary>Partitions every agent node belongs to.</summary>
     /// <value>The default is <c>agents</c>.</value>
     public IList<string> Partitions { get; set; } = ["agents"];
+
+    /// <summary>How long the portal waits for an agent's answer to a <c>utmctl</c> command (longer than the agent's own limit, 60 s by default).</summary>
+    /// <value>The default is 90 seconds.</value>
+    public TimeSpan UtmCommandTimeout { get; set; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>
+    /// UTM VMs that are nodes of this backend, by node name. Each node is also a machine in <see cref="Machines"/> (the
+    /// agent inside the VM has its own token); <see cref="UtmVirtualMachineOptions.Host"/> is the Mac whose agent runs
+    /// <c>utmctl</c>. The power manager starts them for queued work and stops them when idle.
+    /// </summary>
+    /// <value>The default is empty.</value>
+    public IDictionary<string, UtmVirtualMachineOptions> UtmVirtualMachines { get; set; } = new Dictionary<string, UtmVirtualMachineOptions>(StringComparer.Ordinal);
+}
+
+/// <summary>A UTM VM on a Mac that runs the CompGrid agent with <c>Agent:Utm:Enabled</c>.</summary>
+public sealed class UtmVirtualMachineOptions
+{
+    /// <summary>The machine (in <see cref="AgentBackendOptions.Machines"/>) whose agent runs utmctl for this VM: the Mac.</summary>
+    /// <value>The default is empty (invalid).</value>
+    public string Host { get; set; } = "";
+
+    /// <summary>The VM's name or UUID in UTM.</summary>
+    /// <value>The default is empty (invalid).</value>
+    public string Vm { get; set; } = "";
+
+    /// <summary>How long after <c>utmctl start</c> the VM's own agent has to register before the start counts as failed.</summary>
+    /// <value>The default is 5 minutes.</value>
+    public TimeSpan StartTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long the guest has to shut down after <c>utmctl stop --request</c> before it is powered off (<c>--force</c>).</summary>
+    /// <value>The default is 60 seconds.</value>
+    public TimeSpan StopGracePeriod { get; set; } = TimeSpan.FromSeconds(60);
 }
 
 /// <summary>One machine allowed to run the agent.</summary>

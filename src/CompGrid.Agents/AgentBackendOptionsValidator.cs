@@ -40,6 +40,21 @@ internal sealed partial class AgentBackendOptionsValidator(string name) : IValid
         if (o.MaxLogBytes <= 0) errors.Add($"{at}MaxLogBytes must be positive.");
         if (o.RetainedJobs < 0) errors.Add($"{at}RetainedJobs must not be negative.");
         if (o.Partitions.Count == 0) errors.Add($"{at}Partitions must list at least one partition.");
+        if (o.UtmCommandTimeout <= TimeSpan.Zero) errors.Add($"{at}UtmCommandTimeout must be positive.");
+        foreach (var (node, vm) in o.UtmVirtualMachines)
+        {
+            string field = $"{at}UtmVirtualMachines:{node}";
+            if (vm is null) { errors.Add($"{field}: must not be empty."); continue; }
+            if (!o.Machines.TryGetValue(node, out var machine) || machine is null)
+                errors.Add($"{field}: the node must also be a machine in Machines (the agent inside the VM needs its own token).");
+            else if (machine.MaxCpus is null || machine.MaxMemoryMiB is null)
+                errors.Add($"{field}: Machines:{node}:MaxCpus and MaxMemoryMiB must be set (what the VM offers while it is off).");
+            if (!o.Machines.ContainsKey(vm.Host) || vm.Host == node)
+                errors.Add($"{field}:Host must name another machine in Machines: the Mac whose agent runs utmctl (got '{vm.Host}').");
+            if (UtmCommandLine.Refusal(vm.Vm) is { } refusal) errors.Add($"{field}:Vm: {refusal}.");
+            if (vm.StartTimeout <= TimeSpan.Zero) errors.Add($"{field}:StartTimeout must be positive.");
+            if (vm.StopGracePeriod < TimeSpan.Zero) errors.Add($"{field}:StopGracePeriod must not be negative.");
+        }
         return errors;
     }
 }

@@ -135,6 +135,9 @@ internal sealed class LocalComputeBackend : IComputeBackend, IBackendEventSource
         return Task.CompletedTask;
     }
 
+    /// <summary>Signals every process of a running job (the agent suspends and resumes jobs with SIGSTOP/SIGCONT); false when it has ended or is unknown.</summary>
+    internal bool Signal(string backendJobId, int signal) => _store.Read(backendJobId) is { } record && _supervisor.Signal(record, signal);
+
     public async IAsyncEnumerable<BackendJobStatus> ListJobsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         foreach (string id in _store.Ids())

@@ -56,13 +56,7 @@ public sealed class AgentLab : IAsyncLifetime
     /// <summary>The last lines each agent printed, for failure messages.</summary>
     public string AgentOutput() => string.Join("\n", Enumerable.Range(0, Machines).SelectMany(i =>
         Directory.EnumerateFiles(Path.Combine(Root, MachineName(i)), "agent-*.log")
-            .Select(f => $"--- {MachineName(i)} {Path.GetFileName(f)}:\n" + string.Join("\n", ReadShared(f).TakeLast(15)))));
-
-    private static string[] ReadShared(string path)
-    {
-        using var s = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        return new StreamReader(s).ReadToEnd().Split('\n');
-    }
+            .Select(f => $"--- {MachineName(i)} {Path.GetFileName(f)}:\n" + AgentProcess.Tail(f))));
 
     private void CreateNamespace(int i)
     {
@@ -111,24 +105,13 @@ public sealed class AgentLab : IAsyncLifetime
     /// <summary>Starts machine <paramref name="i"/>'s agent inside its namespace: <c>nsenter --net=/run/netns/NS -- dotnet compgrid-agent.dll …</c>.</summary>
     public void StartAgent(int i)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(WorkDirectory(i))!);
         string tokenFile = Path.Combine(Root, MachineName(i), "token");
-        File.WriteAllText(tokenFile, Token(i));
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(tokenFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        AgentProcess.WriteToken(tokenFile, Token(i));
         // nsenter joins only the network namespace; `ip netns exec` would also remount /sys and hide the cgroup mounts the sandbox uses.
-        var psi = new ProcessStartInfo("nsenter") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        foreach (string a in (string[])["--net=/run/netns/" + Namespace(i), "--", dotnet, Path.Combine(AppContext.BaseDirectory, "compgrid-agent.dll"),
-            $"--Agent:PortalUrl=http://{HostEnd(i)}:{_port}/agents/hub", $"--Agent:TokenFile={tokenFile}", $"--Agent:WorkDirectory={WorkDirectory(i)}",
-            "--Agent:Cpus=2", "--Agent:MemoryMiB=1024", "--Agent:PollInterval=00:00:00.200", "--Agent:MaxReconnectDelay=00:00:02"])
-            psi.ArgumentList.Add(a);
-        var process = Process.Start(psi)!;
-        var log = new StreamWriter(Path.Combine(Root, MachineName(i), $"agent-{process.Id}.log")) { AutoFlush = true };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _agents[i] = process;
+        string[] args = ["--net=/run/netns/" + Namespace(i), "--", AgentProcess.Dotnet,
+            .. AgentProcess.Arguments($"http://{HostEnd(i)}:{_port}/agents/hub", tokenFile, WorkDirectory(i), cpus: 2, memoryMiB: 1024)];
+        string log = Path.Combine(Root, MachineName(i), $"agent-{Guid.NewGuid():N}.log");
+        _agents[i] = AgentProcess.Start("nsenter", args, log);
     }
 
     /// <summary>Kills machine <paramref name="i"/>'s agent by its pid, as a crash would.</summary>

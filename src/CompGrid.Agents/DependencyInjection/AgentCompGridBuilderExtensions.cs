@@ -39,6 +39,12 @@ public static class AgentCompGridBuilderExtensions
             sp.GetRequiredService<IOptionsMonitor<AgentBackendOptions>>().Get(name), sp.GetRequiredService<TimeProvider>(),
             (sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger("CompGrid.Agents")));
         services.AddSingleton<IAgentChannel, HubAgentChannel>();
+        services.AddSingleton(sp => new AgentUtmControl(sp.GetRequiredService<AgentRegistry>(), sp.GetRequiredService<IAgentChannel>(), sp.GetRequiredService<TimeProvider>(),
+            (sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger("CompGrid.Agents")));
+        services.AddSingleton<IUtmControl>(sp => sp.GetRequiredService<AgentUtmControl>());
+        // UTM VM nodes for the power manager (no nodes when UtmVirtualMachines is empty).
+        services.AddSingleton<INodeProvider>(sp => new UtmNodeProvider(name, sp.GetRequiredService<AgentRegistry>(), sp.GetRequiredService<AgentUtmControl>(),
+            sp.GetRequiredService<TimeProvider>(), (sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger("CompGrid.Agents")));
         services.AddSingleton<IComputeBackend>(sp => new AgentComputeBackend(name, sp.GetRequiredService<AgentRegistry>(), sp.GetRequiredService<IAgentChannel>(),
             (sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger("CompGrid.Agents")));
         services.AddSignalR(o => o.MaximumReceiveMessageSize = 64 * 1024)

@@ -21,4 +21,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5006, Level = LogLevel.Warning, Message = "Agent '{Machine}' reported job {JobId}, which is not its own or already ended; ignored")]
     public static partial void ForeignReport(ILogger logger, string machine, string jobId);
+
+    [LoggerMessage(EventId = 5007, Level = LogLevel.Information, Message = "UTM {Command} '{Vm}' on '{Host}': {Outcome}")]
+    public static partial void UtmCommand(ILogger logger, string host, string command, string vm, string outcome);
+
+    [LoggerMessage(EventId = 5008, Level = LogLevel.Warning, Message = "Agent '{Machine}' answered UTM request {RequestId}, which it was not sent or which timed out; ignored")]
+    public static partial void ForeignUtmAnswer(ILogger logger, string machine, string requestId);
+
+    [LoggerMessage(EventId = 5009, Level = LogLevel.Information, Message = "UTM VM node '{Node}' ({Vm} on '{Host}'): {Action}")]
+    public static partial void UtmNode(ILogger logger, string node, string vm, string host, string action);
 }

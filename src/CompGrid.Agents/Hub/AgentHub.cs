@@ -11,7 +11,7 @@ namespace CompGrid.Agents;
 /// (<see cref="AgentTokenAuthenticationHandler"/>); the machine is the token's, whatever the messages say.
 /// </summary>
 [Authorize(AuthenticationSchemes = AgentProtocol.AuthenticationScheme)]
-internal sealed class AgentHub(AgentRegistry registry, ILogger<AgentHub> logger) : Hub
+internal sealed class AgentHub(AgentRegistry registry, AgentUtmControl utm, ILogger<AgentHub> logger) : Hub
 {
     private string Machine => Context.User?.FindFirstValue(ClaimTypes.Name)
         ?? throw new HubException("The connection has no machine identity.");
@@ -32,7 +32,7 @@ internal sealed class AgentHub(AgentRegistry registry, ILogger<AgentHub> logger)
         return welcome;
     }
 
-    public void Heartbeat(AgentHeartbeat heartbeat) => registry.Heartbeat(Machine, Context.ConnectionId);
+    public void Heartbeat(AgentHeartbeat heartbeat) => registry.Heartbeat(Machine, Context.ConnectionId, heartbeat);
 
     public void ReportJob(AgentJobReport report)
     {
@@ -44,6 +44,12 @@ internal sealed class AgentHub(AgentRegistry registry, ILogger<AgentHub> logger)
     {
         ArgumentNullException.ThrowIfNull(chunk);
         registry.AppendLog(Machine, chunk);
+    }
+
+    public void UtmResult(UtmResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        if (!utm.Complete(Machine, response)) Log.ForeignUtmAnswer(logger, Machine, response.RequestId);
     }
 
     public override Task OnDisconnectedAsync(Exception? exception)

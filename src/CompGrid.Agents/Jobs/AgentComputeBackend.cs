@@ -63,7 +63,16 @@ internal sealed class AgentComputeBackend(string name, AgentRegistry registry, I
 
     public async Task CancelAsync(string backendJobId, CancellationToken cancellationToken = default)
     {
-        if (!AgentJobIds.TryParse(backendJobId, out string machine, out string jobId)) return;
+        if (!AgentJobIds.TryParse(backendJobId, out string machine, out string jobId)) throw new JobNotFoundException(backendJobId) { Backend = Name, Operation = "cancel" };
+        if (registry.Read(jobId, j => j.Machine == machine ? j : null) is null)
+        {
+            // As for status: after a portal restart the agent may still have the job; until it reconnects, try again later.
+            var (known, _, registered) = registry.MachineState(machine);
+            if (known && !registered && registry.InGracePeriod)
+                throw new CompGridException($"Waiting for the agent on '{machine}' to reconnect before job {jobId} can be cancelled.")
+                { Backend = Name, Operation = "cancel", JobId = jobId, IsTransient = true, Code = CompGridErrorCodes.Unavailable };
+            throw new JobNotFoundException(backendJobId) { Backend = Name, Operation = "cancel" };
+        }
         if (registry.ConnectionOf(machine) is { } connection)
         {
             try

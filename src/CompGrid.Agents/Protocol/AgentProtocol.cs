@@ -35,6 +35,12 @@ public static class AgentProtocol
 
     /// <summary>Portal → agent: a job id whose files the agent removes (the job ended and its usage was recorded).</summary>
     public const string CleanupJob = "CleanupJob";
+
+    /// <summary>Portal → agent: <see cref="UtmRequest"/>, one <c>utmctl</c> command; the agent answers with <see cref="UtmResult"/>.</summary>
+    public const string RunUtm = "RunUtm";
+
+    /// <summary>Agent → portal: <see cref="UtmResponse"/>, the outcome of a <see cref="RunUtm"/> request with the same id.</summary>
+    public const string UtmResult = "UtmResult";
 }
 
 /// <summary>What an agent tells the portal about its machine when it connects. Informational: the machine's name
@@ -68,6 +74,12 @@ public sealed record AgentRegistration
     /// <summary>The agent's version.</summary>
     public string AgentVersion { get; init; } = "";
 
+    /// <summary>Whether the agent runs <c>utmctl</c> for the portal (enabled in its options, on a Mac with UTM).</summary>
+    public bool Utm { get; init; }
+
+    /// <summary>False while the machine takes no new work (see <see cref="AgentHeartbeat.Accepting"/>).</summary>
+    public bool Accepting { get; init; } = true;
+
     /// <summary>The jobs the agent still has (running, or ended and not yet cleaned up), so a restarted portal adopts them.</summary>
     public IReadOnlyList<AgentJobReport> Jobs { get; init; } = [];
 }
@@ -87,6 +99,9 @@ public sealed record AgentHeartbeat
 {
     /// <summary>The ids of the jobs running on the machine.</summary>
     public IReadOnlyList<string> RunningJobs { get; init; } = [];
+
+    /// <summary>False while the machine takes no new work (its desktop policy: the user is at the console); the node then drains.</summary>
+    public bool Accepting { get; init; } = true;
 }
 
 /// <summary>A job the portal asks an agent to run.</summary>

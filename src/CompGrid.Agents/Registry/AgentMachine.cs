@@ -12,6 +12,9 @@ internal sealed class AgentMachine(string name, AgentMachineOptions options)
     public DateTimeOffset LastSeen { get; set; }
     public bool TimedOut { get; set; }
 
+    /// <summary>The agent said it takes no new work (its desktop policy): the node drains.</summary>
+    public bool OwnerActive { get; set; }
+
     public bool IsUp => ConnectionId is not null && Registration is not null && !TimedOut;
 
     /// <summary>What the machine offers: what the agent reports, capped by the portal's configuration.</summary>

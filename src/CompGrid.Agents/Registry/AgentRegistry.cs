@@ -65,6 +65,7 @@ internal sealed class AgentRegistry
             m.Registration = registration with { Jobs = [] };
             m.LastSeen = _time.GetUtcNow();
             m.TimedOut = false;
+            m.OwnerActive = !registration.Accepting;
             foreach (var report in registration.Jobs)
             {
                 if (_jobs.TryGetValue(report.JobId, out var known))
@@ -98,7 +99,7 @@ internal sealed class AgentRegistry
         Log.Disconnected(_logger, machine);
     }
 
-    public void Heartbeat(string machine, string connectionId)
+    public void Heartbeat(string machine, string connectionId, AgentHeartbeat? heartbeat = null)
     {
         lock (_gate)
         {
@@ -106,6 +107,7 @@ internal sealed class AgentRegistry
             if (m.ConnectionId != connectionId) return;
             m.LastSeen = _time.GetUtcNow();
             m.TimedOut = false;
+            if (heartbeat is not null) m.OwnerActive = !heartbeat.Accepting;
         }
     }
 
@@ -231,6 +233,13 @@ internal sealed class AgentRegistry
             return _machines.TryGetValue(machine, out var m) ? (true, m.IsUp, m.Registration is not null) : (false, false, false);
     }
 
+    /// <summary>The connection of <paramref name="machine"/> (null when it is not up) and whether its agent runs utmctl.</summary>
+    public (string? ConnectionId, bool Utm) UtmHost(string machine)
+    {
+        lock (_gate)
+            return _machines.TryGetValue(machine, out var m) && m.IsUp ? (m.ConnectionId, m.Registration!.Utm) : (null, false);
+    }
+
     public string? ConnectionOf(string machine)
     {
         lock (_gate) return _machines.TryGetValue(machine, out var m) && m.IsUp ? m.ConnectionId : null;
@@ -262,8 +271,8 @@ internal sealed class AgentRegistry
                     Free = new NodeResources(Math.Max(0, free.Cpus), Math.Max(0, free.MemoryMiB), Math.Max(0, free.Gpus)),
                     Features = [.. (m.Registration?.Features ?? []).Concat(m.Options.Features).Distinct(StringComparer.Ordinal)],
                     GpuModel = m.Registration?.GpuModel, Partitions = [.. _options.Partitions],
-                    State = m.IsUp ? NodeState.Up : NodeState.Down,
-                    NativeState = m.IsUp ? "connected" : m.Registration is null ? "never-connected" : m.TimedOut ? "heartbeat-lost" : "disconnected",
+                    State = !m.IsUp ? NodeState.Down : m.OwnerActive ? NodeState.Draining : NodeState.Up,
+                    NativeState = m.IsUp ? (m.OwnerActive ? "owner-active" : "connected") : m.Registration is null ? "never-connected" : m.TimedOut ? "heartbeat-lost" : "disconnected",
                 });
             }
             return nodes;

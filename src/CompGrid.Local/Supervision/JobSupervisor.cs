@@ -98,6 +98,15 @@ internal sealed class JobSupervisor : IDisposable
     }
 
     /// <summary>Cancels a running job.</summary>
+    /// <summary>Sends <paramref name="signal"/> to every process of a running job (SIGSTOP/SIGCONT: the agent's desktop policy); false when it has ended.</summary>
+    public bool Signal(LocalJobRecord r, int signal)
+    {
+        if (_store.Has(r.JobId, "ended") || !ProcFs.IsAlive(r.Pid, r.StartTime)) return false;
+        if (r.InCgroup) _cgroups?.Open(r.JobId).Signal(signal);
+        ProcFs.SignalSession(r.Pid, signal);
+        return true;
+    }
+
     public void Cancel(LocalJobRecord r)
     {
         _store.Mark(r.JobId, "cancelled");

@@ -67,6 +67,8 @@ foreach (var cluster in config.GetSection("Slurm").GetChildren())   // CompGrid:
 bool agents = config.GetSection("Agents:Machines").GetChildren().Any();   // lab machines running compgrid-agent (docs/backends/agents.md)
 if (agents)
     grid.AddAgentBackend("agents", config.GetSection("Agents"));
+if (config.GetSection("Availability:Pools").GetChildren().Any())   // node pools open only in their windows (docs/policy.md)
+    grid.AddAvailabilityWindows(config.GetSection("Availability"));
 grid.AddSampleVirtualMachines(config.GetSection("VirtualMachines"));   // QEMU nodes and leased instances, each when configured (Instances/)
 builder.Services.PostConfigure<CompGrid.Local.LocalBackendOptions>("local", o =>
 {

@@ -2,6 +2,7 @@ using CompGrid;
 using CompGrid.SampleHost;
 using CompGrid.SampleHost.Api;
 using CompGrid.SampleHost.Sessions;
+using CompGrid.SampleHost.Services;
 using CompGrid.SampleHost.Dashboard;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
@@ -77,6 +78,8 @@ builder.Services.AddRequestLimits(config.GetSection("Limits"));           // bod
 builder.Services.AddFileStaging(config.GetSection("Files"), dataDirectory);  // uploads for inputs, downloadable outputs
 grid.AddJupyterSessions(config.GetSection("Sessions:Jupyter"));              // Jupyter sessions as jobs, ended when idle
 builder.Services.AddSessionProxy();                                          // /sessions/{id}/… to the owner's notebook
+grid.AddServiceManager(config.GetSection("Services"));                      // long-running services: replicas as jobs, health checks, autoscaling
+builder.Services.AddServiceProxy();                                          // /services/{name}/… balanced over healthy replicas
 builder.Services.AddPortalAuthentication(config.GetSection("SignIn"));     // bearer tokens for scripts, a session cookie for the dashboard
 builder.Services.AddPortalMetrics();                                       // GET /metrics: the CompGrid Meter as Prometheus text
 builder.Services.AddAuthorizationBuilder()
@@ -99,6 +102,7 @@ if (agents)
 app.MapFileEndpoints();
 app.MapSessionEndpoints();
 app.MapSessionProxy();
+app.MapServiceEndpoints();
 app.MapSignInEndpoints();
 app.MapDashboardEndpoints();
 app.MapPortalMetrics();

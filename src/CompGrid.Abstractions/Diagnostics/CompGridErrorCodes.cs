@@ -148,4 +148,7 @@ public static class CompGridErrorCodes
 
     /// <summary>The QEMU monitor (QMP) or the guest agent answered with an error or broke the protocol.</summary>
     public const string GuestAgentError = "guest-agent-error";
+
+    /// <summary>A service with that name already exists.</summary>
+    public const string ServiceExists = "service-exists";
 }

@@ -90,9 +90,12 @@ public sealed class SessionsAndServicesTests(BrowserFixture fixture)
         await page.Context.CloseAsync();
     }
 
-    private static async Task<int> PidAsync(IPage site)
+    private int _request;
+
+    private async Task<int> PidAsync(IPage site)
     {
-        var response = await site.GotoAsync("/services/browser-web/pid.txt");
+        // A new query each time: Chromium would otherwise answer a repeated GET of a static file from its cache.
+        var response = await site.GotoAsync($"/services/browser-web/pid.txt?n={++_request}");
         Assert.Equal(200, response!.Status);
         return int.Parse((await response.TextAsync()).Trim(), CultureInfo.InvariantCulture);
     }

@@ -81,3 +81,33 @@ StoragePass=$dbpass
 StorageLoc=slurm_acct_db
 EOF
 }
+
+# cg_slurm_sshd_files COMMENT: the test sshd's host and client keys, authorized_keys, known_hosts and sshd_config
+# in $S/ssh (for $SSH_PORT, $TEST_USER and $CONF). The client key sits in this cluster's own state (sshd reads it as
+# the test user), not in the machine-wide home. Starting sshd is the caller's business (on the host or in a chroot).
+cg_slurm_sshd_files() {
+  local comment="$1" d="$S/ssh"
+  [ -s "$d/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -f "$d/host_ed25519" >/dev/null
+  [ -s "$d/client_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C "$comment" -f "$d/client_ed25519" >/dev/null
+  chmod 600 "$d/host_ed25519" "$d/client_ed25519"
+  cp "$d/client_ed25519.pub" "$d/authorized_keys"; chmod 644 "$d/authorized_keys"; chmod 755 "$d"
+  printf '[127.0.0.1]:%s %s\n' "$SSH_PORT" "$(cut -d' ' -f1,2 "$d/host_ed25519.pub")" >"$d/known_hosts"
+  cat >"$d/sshd_config" <<EOF
+Port $SSH_PORT
+ListenAddress 127.0.0.1
+HostKey $d/host_ed25519
+PidFile $d/sshd.pid
+AuthorizedKeysFile $d/authorized_keys
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin no
+UsePAM no
+AllowUsers $TEST_USER
+StrictModes no
+MaxSessions 50
+MaxStartups 50:30:100
+SetEnv SLURM_CONF=$CONF
+Subsystem sftp internal-sftp
+EOF
+}

@@ -211,29 +211,7 @@ start_rest() {
 
 start_sshd() {
   local d="$S/ssh"
-  [ -s "$d/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -f "$d/host_ed25519" >/dev/null
-  [ -s "$d/client_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C compgrid-test24 -f "$d/client_ed25519" >/dev/null
-  chmod 600 "$d/host_ed25519" "$d/client_ed25519"
-  cp "$d/client_ed25519.pub" "$d/authorized_keys"; chmod 644 "$d/authorized_keys"; chmod 755 "$d"
-  printf '[127.0.0.1]:%s %s\n' "$SSH_PORT" "$(cut -d' ' -f1,2 "$d/host_ed25519.pub")" >"$d/known_hosts"
-  cat >"$d/sshd_config" <<EOF
-Port $SSH_PORT
-ListenAddress 127.0.0.1
-HostKey $d/host_ed25519
-PidFile $d/sshd.pid
-AuthorizedKeysFile $d/authorized_keys
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin no
-UsePAM no
-AllowUsers $TEST_USER
-StrictModes no
-MaxSessions 50
-MaxStartups 50:30:100
-SetEnv SLURM_CONF=$CONF
-Subsystem sftp internal-sftp
-EOF
+  cg_slurm_sshd_files compgrid-test24
   in_root /usr/sbin/sshd -t -f "$d/sshd_config"
   start_in_root slurm24-sshd /usr/sbin/sshd -D -e -f "$d/sshd_config"
   cg_wait_for sshd 10 port_open "$SSH_PORT"

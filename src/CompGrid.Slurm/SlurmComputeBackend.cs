@@ -212,7 +212,7 @@ internal sealed class SlurmComputeBackend : IComputeBackend, IAsyncDisposable, I
 
     private async Task<T> ExecuteAsync<T>(Func<CancellationToken, Task<T>> action, string operation, string? jobId, CancellationToken cancellationToken)
     {
-        using var activity = SlurmTelemetry.StartCall(operation, Name);
+        using var activity = SlurmTelemetry.Calls.StartCall(operation, Name);
         long started = _time.GetTimestamp();
         CompGridException? failure = null;
         try
@@ -231,7 +231,7 @@ internal sealed class SlurmComputeBackend : IComputeBackend, IAsyncDisposable, I
         }
         finally
         {
-            SlurmTelemetry.Record(operation, Name, _time.GetElapsedTime(started), failure, activity);
+            SlurmTelemetry.Calls.Record(operation, Name, _time.GetElapsedTime(started), failure, activity);
         }
     }
 

@@ -382,7 +382,7 @@ internal sealed class DockerEngineClient : IDisposable
         var limit = timeout ?? _requestTimeout;
         using var timeoutCts = limit == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(limit, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token);
-        using var activity = DockerTelemetry.StartCall(operation, Node);
+        using var activity = DockerTelemetry.Calls.StartCall(operation, Node);
         long started = _time.GetTimestamp();
         CompGridException? failure = null;
         try
@@ -400,7 +400,7 @@ internal sealed class DockerEngineClient : IDisposable
         }
         finally
         {
-            DockerTelemetry.Record(operation, Node, _time.GetElapsedTime(started), failure, activity);
+            DockerTelemetry.Calls.Record(operation, Node, _time.GetElapsedTime(started), failure, activity);
         }
     }
 

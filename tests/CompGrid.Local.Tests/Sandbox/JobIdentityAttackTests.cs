@@ -53,6 +53,24 @@ public sealed class JobIdentityAttackTests(SandboxFixture fixture)
     }
 
     [SandboxFact]
+    public void TwoBackendsSharingAUidRange_NeverLeaseTheSameUid()
+    {
+        // Two portals (or two backends of one) configured with the same range: before either job starts no process of
+        // the uid exists, so only the machine-wide lease keeps them apart (a CI job once died of the other's clean-up).
+        var options = new LocalBackendOptions { JobUserIds = "1501000-1501002" };
+        var first = new CompGrid.Local.Sandbox.JobIdentities("a", options);
+        var second = new CompGrid.Local.Sandbox.JobIdentities("b", options);
+        var a = first.For("alice", "cg-a")!;
+        var b = second.For("bob", "cg-b")!;
+        Assert.NotEqual(a.Uid, b.Uid);
+        first.Release(a.Uid, "cg-a");
+        var c = second.For("carol", "cg-c")!; // the released id is free again for the other backend
+        Assert.NotEqual(b.Uid, c.Uid);
+        second.Release(b.Uid, "cg-b");
+        second.Release(c.Uid, "cg-c");
+    }
+
+    [SandboxFact]
     public void OwnerMappedToRoot_JobIsRefusedWhenItWouldStart()
     {
         // The start-up validator refuses this too; the check is repeated where the job would start.

@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Sockets;
 using CompGrid.Sessions.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -150,16 +148,8 @@ public sealed class ServiceManager : IDisposable
     }
 
     /// <summary>Runs <see cref="CheckAsync"/> every <see cref="ServiceManagerOptions.PollInterval"/> (on the injected clock) until cancelled.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
-    {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            try { await CheckAsync(cancellationToken).ConfigureAwait(false); }
-            catch (Exception ex) when (ex is not OperationCanceledException) { ServiceLog.CheckFailed(_logger, ex); }
-            try { await Task.Delay(_options.PollInterval, _time, cancellationToken).ConfigureAwait(false); }
-            catch (OperationCanceledException) { return; }
-        }
-    }
+    public Task RunAsync(CancellationToken cancellationToken) =>
+        Polling.RunAsync(CheckAsync, _options.PollInterval, _time, ex => ServiceLog.CheckFailed(_logger, ex), cancellationToken);
 
     private async Task CheckOneAsync(ServiceState state, CancellationToken ct)
     {
@@ -228,7 +218,7 @@ public sealed class ServiceManager : IDisposable
     {
         int id;
         lock (state.Lock) id = state.NextReplicaId++;
-        int port = FreeLoopbackPort();
+        int port = Polling.FreeLoopbackPort();
         var handle = await _grid.SubmitAsync(ServiceJob.Spec(state.Spec, _options, id, port), ct).ConfigureAwait(false);
         state.Add(new ReplicaSlot(id, handle.Id, port, _time.GetUtcNow()));
         ServiceLog.ReplicaStarted(_logger, state.Spec.Name, id, handle.Id, port);
@@ -240,12 +230,6 @@ public sealed class ServiceManager : IDisposable
         catch (JobNotFoundException) { }   // already gone
     }
 
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     /// <inheritdoc/>
     public void Dispose()

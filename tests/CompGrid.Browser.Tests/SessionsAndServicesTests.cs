@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using CompGrid.SampleHost.Tests;
 using CompGrid.Testing;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
@@ -85,8 +86,12 @@ public sealed class SessionsAndServicesTests(BrowserFixture fixture)
         await Expect(panel.Locator(".cost")).ToContainTextAsync("CRD");
         await fixture.ScreenshotAsync(page, "16-service-replaced");
 
+        // Deleting cancels the replica jobs (waited for, so no replica outlives the test's host).
+        var jobs = await panel.Locator("tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.job)");
         await panel.GetByRole(AriaRole.Button, new() { Name = "Delete service browser-web" }).ClickAsync();
         await Expect(panel).ToHaveCountAsync(0);
+        using var alice = fixture.Host.Client("dev-alice-token");
+        foreach (string job in jobs) await alice.WaitForStateAsync(job, HttpJson.Terminal.Contains, TimeSpan.FromSeconds(30));
         await page.Context.CloseAsync();
     }
 

@@ -31,7 +31,7 @@ public static class Targets
             .AddJob(job)
             .AddDiagnoser(MemoryDiagnoser.Default)
             .WithOptions(ConfigOptions.DisableOptimizationsValidator);
-        Type[] types = [typeof(FirstFitBenchmarks), typeof(BestFitBenchmarks), typeof(ScaleBenchmarks), typeof(GangBenchmarks), typeof(BackfillBenchmarks), typeof(FairShareBenchmarks), typeof(SubmitBenchmarks)];
+        Type[] types = [typeof(FirstFitBenchmarks), typeof(BestFitBenchmarks), typeof(ScaleBenchmarks), typeof(GangBenchmarks), typeof(BackfillBenchmarks), typeof(FairShareBenchmarks), typeof(SubmitBenchmarks), typeof(ReplayBenchmarks)];
         if (only is not null) types = types.Where(t => t.Name.Contains(only, StringComparison.OrdinalIgnoreCase)).ToArray();
         Summary[] summaries = BenchmarkRunner.Run(types, config);
 
@@ -86,6 +86,12 @@ public static class Targets
         Line("fair-share ordering of 1M queued jobs", $"{fsMs:F1} ms", "<= 150 ms", fsMs <= 150, Ms("NaiveOrder") / FairShareBenchmarks.NaiveJobCount / (fsMs / FairShareBenchmarks.JobCount));
         double g = PerSec("Gangs");
         Line("gangs of 2-64 nodes on 10k nodes", $"{g / 1e3:F0} k gangs/s", ">= 50 k/s", g >= 50e3, g / PerSec("NaiveGangs"));
+        foreach (string scale in new[] { "0.35", "0.5" })
+            foreach (string easy in new[] { "False", "True" })
+            {
+                double replayMs = Ms($"NasaReplay@{scale},{easy}");
+                Line($"full NASA replay, submit times x {scale}, FIFO {(easy == "True" ? "EASY" : "strict")}", $"{replayMs / 1e3:F3} s", "<= 1 s", replayMs <= 1000, double.NaN);
+            }
 
         Console.WriteLine();
         Console.WriteLine("scenario, measured (median of the iterations), floor, ratio to naive");

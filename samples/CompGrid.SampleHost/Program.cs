@@ -4,6 +4,7 @@ using CompGrid.SampleHost.Api;
 using CompGrid.SampleHost.Sessions;
 using CompGrid.SampleHost.Services;
 using CompGrid.SampleHost.Dashboard;
+using CompGrid.SampleHost.Instances;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.Json;
@@ -67,6 +68,7 @@ foreach (var cluster in config.GetSection("Slurm").GetChildren())   // CompGrid:
 bool agents = config.GetSection("Agents:Machines").GetChildren().Any();   // lab machines running compgrid-agent (docs/backends/agents.md)
 if (agents)
     grid.AddAgentBackend("agents", config.GetSection("Agents"));
+grid.AddSampleVirtualMachines(config.GetSection("VirtualMachines"));   // QEMU nodes and leased instances, each when configured (Instances/)
 builder.Services.PostConfigure<CompGrid.Local.LocalBackendOptions>("local", o =>
 {
     if (string.IsNullOrEmpty(config["Local:StateDirectory"])) o.StateDirectory = Path.Combine(dataDirectory, "local");
@@ -96,6 +98,7 @@ app.UseAuthorization();
 app.UseRateLimiter();   // after authentication: partitioned by the user
 app.MapJobEndpoints();
 app.MapBillingEndpoints();
+app.MapInstanceEndpoints();
 app.MapSimulationEndpoints();
 if (agents)
     app.MapCompGridAgents();   // /agents/hub: only connections with a configured machine token

@@ -9,6 +9,7 @@ internal enum JobWriteKind
     Update,
     Usage,
     Messages,
+    FairShare,
 }
 
 /// <summary>
@@ -26,6 +27,11 @@ internal sealed class JobWrite : PendingWrite
     public IReadOnlyList<OutboxMessage> Messages { get; init; } = [];
     public IReadOnlyList<string> MessageJson { get; init; } = [];
     public UsageRecord? Usage { get; init; }
+    public string? ChargedJobId { get; init; }
+    public FairShareUsage? FairShare { get; init; }
+    public double HalfLifeSeconds { get; init; }
+    /// <summary>A fair-share charge's result: the association's stored usage after it (set by the writer).</summary>
+    public FairShareUsage? Charged { get; set; }
 
     public static JobWrite Create(JobRecord job, JobTransition transition) =>
         new() { Kind = JobWriteKind.Create, Job = job, Json = JsonSerializer.Serialize(job, CompGridJson.Options), Transition = transition };
@@ -41,6 +47,10 @@ internal sealed class JobWrite : PendingWrite
 
     public static JobWrite Enqueue(IReadOnlyList<OutboxMessage> messages) =>
         new() { Kind = JobWriteKind.Messages, Messages = messages, MessageJson = SerializeAll(messages) };
+
+    /// <summary>A fair-share charge: its guard is the insert of the job id into the charged jobs.</summary>
+    public static JobWrite ChargeFairShare(string jobId, FairShareUsage usage, TimeSpan halfLife) =>
+        new() { Kind = JobWriteKind.FairShare, ChargedJobId = jobId, FairShare = usage, HalfLifeSeconds = halfLife.TotalSeconds };
 
     private static string[] SerializeAll(IReadOnlyList<OutboxMessage> messages) =>
         messages.Select(m => JsonSerializer.Serialize(m.Notification, CompGridJson.Options)).ToArray();

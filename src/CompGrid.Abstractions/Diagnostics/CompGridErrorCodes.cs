@@ -151,4 +151,7 @@ public static class CompGridErrorCodes
 
     /// <summary>A service with that name already exists.</summary>
     public const string ServiceExists = "service-exists";
+
+    /// <summary>A leased VM instance is not in a state that allows the operation (for example resuming a stopped instance). Not transient.</summary>
+    public const string InstanceState = "instance-state";
 }

@@ -20,6 +20,9 @@ internal sealed class EasyBackfillScheduler
     private int[] _eventId = [];
     private bool[] _reservedFlag = [];
     private readonly List<PendingStart> _started = [];
+    // What-if copies of the cluster (the reservation's replay, the cluster without the reserved nodes), kept between
+    // cycles and overwritten from the live snapshot: a fresh clone per cycle cost more than the rest of the cycle.
+    private ClusterSnapshot? _simScratch, _maskedScratch;
 
     // A job started in this cycle: by candidate index (Run), or with its own nodes and request (RunQueue).
     private readonly record struct PendingStart(int Candidate, long End, int[]? Nodes = null, PlacementRequest Request = default);
@@ -96,7 +99,7 @@ internal sealed class EasyBackfillScheduler
             }
             else
             {
-                ClusterSnapshot masked = cluster.Clone();
+                ClusterSnapshot masked = Scratch(ref _maskedScratch, cluster);
                 if (_reservedFlag.Length < cluster.Count) _reservedFlag = new bool[cluster.Count];
                 Array.Clear(_reservedFlag, 0, cluster.Count);
                 foreach (int r in result.ReservedNodes) { _reservedFlag[r] = true; masked.SetSchedulable(r, false); }
@@ -147,6 +150,7 @@ internal sealed class EasyBackfillScheduler
         ArgumentNullException.ThrowIfNull(starts);
         _started.Clear();
         long nowT = now.UtcTicks;
+        int startsBefore = starts.Count;
         int tested = 0, maxTest = _options.MaxJobTest > 0 ? _options.MaxJobTest : int.MaxValue;
         int s, holder;
         long shadow;
@@ -155,8 +159,11 @@ internal sealed class EasyBackfillScheduler
         // Nothing released or started since the last cycle, same slots, same holder: every job the last cycle saw would
         // fail again, so only the jobs queued since are tried, against the state that cycle left (its reservation, its
         // cluster without the reserved nodes, its failed shapes). This is what makes an arrival cost O(1) at a full queue.
+        // Not after a cycle that backfilled, though: the reservation's node choice depends on which nodes are free now
+        // (PreferBusyNodes), so a job started behind it can move the reservation the full pass would make, and with it
+        // the nodes a long job may take.
         if (_options.MaxJobTest == 0 && ReferenceEquals(cluster, _q.Cluster) && cluster.Generation == _q.Generation && queue.Layout == _q.Layout
-            && (_q.Holder < 0 || ReferenceEquals(queue.Job(_q.Holder), _q.HolderJob)) && nowT <= _q.EarliestEnd)
+            && (_q.Holder < 0 || (ReferenceEquals(queue.Job(_q.Holder), _q.HolderJob) && !_q.Backfilled)) && nowT <= _q.EarliestEnd)
         {
             s = _q.EndSlot;
             holder = _q.Holder;
@@ -203,7 +210,7 @@ internal sealed class EasyBackfillScheduler
         for (int n = 0; n < cluster.Count; n++)
             if (HasFreeCpu(cluster, n)) { free++; if (!_reservedFlag[n]) maskedFree++; }
         if (free == 0) goto Done; // nothing can start; a later cycle with the same state knows it too
-        masked = cluster.Clone();
+        masked = Scratch(ref _maskedScratch, cluster);
         foreach (int r in _result.ReservedNodes) masked.SetSchedulable(r, false);
         GrowShapes(queue.ShapeCount, keep: false);
     Phase2:
@@ -241,15 +248,16 @@ internal sealed class EasyBackfillScheduler
         foreach (RunningAllocation r in running) earliest = Math.Min(earliest, r.ExpectedEnd.UtcTicks);
         foreach (PendingStart p in _started) earliest = Math.Min(earliest, p.End);
         _q = new QueueCycleState(cluster, cluster.Generation, queue.Layout, queue.Slots, holder, holder >= 0 ? queue.Job(holder) : null,
-            shadow, masked, free, maskedFree, earliest);
+            shadow, masked, free, maskedFree, earliest, holder >= 0 && starts.Count > startsBefore && starts[^1].Backfilled);
         return holder < 0 || shadow == long.MaxValue ? null : new DateTimeOffset(shadow, TimeSpan.Zero);
     }
 
     // What the last RunQueue cycle left, for the next one to continue from when nothing was released or started since.
+    // Backfilled: a job started behind the reservation after it was made (the next cycle must make it again).
     private sealed record QueueCycleState(ClusterSnapshot? Cluster, long Generation, long Layout, int EndSlot, int Holder, JobRecord? HolderJob,
-        long Shadow, ClusterSnapshot? Masked, int Free, int MaskedFree, long EarliestEnd)
+        long Shadow, ClusterSnapshot? Masked, int Free, int MaskedFree, long EarliestEnd, bool Backfilled)
     {
-        public static readonly QueueCycleState None = new(null, -1, -1, 0, -1, null, long.MaxValue, null, 0, 0, long.MinValue);
+        public static readonly QueueCycleState None = new(null, -1, -1, 0, -1, null, long.MaxValue, null, 0, 0, long.MinValue, false);
     }
 
     private QueueCycleState _q = QueueCycleState.None;
@@ -267,6 +275,13 @@ internal sealed class EasyBackfillScheduler
             Array.Clear(_shapeDead, 0, shapes);
             Array.Clear(_shapeMaskedDead, 0, shapes);
         }
+    }
+
+    private static ClusterSnapshot Scratch(ref ClusterSnapshot? scratch, ClusterSnapshot cluster)
+    {
+        scratch ??= new ClusterSnapshot();
+        scratch.CopyFrom(cluster);
+        return scratch;
     }
 
     private static bool FitsWhenEmpty(ClusterSnapshot cluster, in PlacementRequest request)
@@ -355,7 +370,7 @@ internal sealed class EasyBackfillScheduler
     {
         shadow = long.MaxValue;
         int need = Math.Max(1, top.Request.Nodes);
-        ClusterSnapshot sim = cluster.Clone();
+        ClusterSnapshot sim = Scratch(ref _simScratch, cluster);
         int fitting = 0;
         for (int n = 0; n < sim.Count; n++) if (sim.Fits(n, top.Request)) fitting++;
         int m = SortEvents(running, nowT);
@@ -415,7 +430,7 @@ internal sealed class EasyBackfillScheduler
                 || (result.Reason(k) == PendingReason.Resources && k == result.ReservationHolder)))
                 waiting.Add(k);
         if (waiting.Count == 0) return;
-        ClusterSnapshot sim = cluster.Clone();
+        ClusterSnapshot sim = Scratch(ref _simScratch, cluster);
         int m = SortEvents(running, nowT);
         var future = new PriorityQueue<(int[] Nodes, int Candidate), long>();
         int e = 0, w = 0;

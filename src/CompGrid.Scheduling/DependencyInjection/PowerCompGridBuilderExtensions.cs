@@ -46,7 +46,8 @@ public static class PowerCompGridBuilderExtensions
             sp.GetServices<INodeProvider>(),
             sp.GetRequiredService<IOptions<PowerManagerOptions>>().Value,
             sp.GetService<ILoggerFactory>(),
-            sp.GetService<TimeProvider>()));
+            sp.GetService<TimeProvider>(),
+            sp.GetService<CompGrid.Scheduling.Availability.AvailabilitySchedule>()));
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PowerManagerService>());
         return builder;
     }

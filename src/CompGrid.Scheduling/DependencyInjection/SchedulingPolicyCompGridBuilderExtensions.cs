@@ -27,7 +27,10 @@ public static class SchedulingPolicyCompGridBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPlacementPolicy, BestFitPlacementPolicy>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPlacementPolicy, SpreadPlacementPolicy>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPlacementPolicy, GpuAwarePlacementPolicy>());
-        services.AddSingleton(sp => new FairShareLedger(sp.GetRequiredService<IOptions<SchedulingPolicyOptions>>().Value.FairShare, sp.GetService<TimeProvider>()));
+        // A job store that keeps fair-share usage (SQLite, PostgreSQL) makes fair share survive restarts and be shared.
+        services.AddSingleton(sp => new FairShareLedger(sp.GetRequiredService<IOptions<SchedulingPolicyOptions>>().Value.FairShare, sp.GetService<TimeProvider>(),
+            () => sp.GetService<IFairShareUsageStore>() ?? sp.GetService<IJobStore>() as IFairShareUsageStore,
+            sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()?.CreateLogger(typeof(CompGridEngine).FullName!)));
         services.AddSingleton<IUsageSink>(sp => sp.GetRequiredService<FairShareLedger>());
         services.AddSingleton<IQueueOrderingPolicy>(sp => new MultifactorPriorityPolicy(
             sp.GetRequiredService<IOptions<SchedulingPolicyOptions>>().Value.Priority, sp.GetRequiredService<FairShareLedger>(), FairShareAlgorithm.Classic));

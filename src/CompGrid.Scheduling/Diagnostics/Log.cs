@@ -40,4 +40,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "Could not check the scheduler lease: {Message}")]
     public static partial void Lease(ILogger logger, string message);
+
+    [LoggerMessage(EventId = 1400, Level = LogLevel.Warning, Message = "Could not reload the stored fair-share usage (the cached usage stays until the next reload)")]
+    public static partial void FairShareRefreshFailed(ILogger logger, Exception exception);
 }

@@ -8,8 +8,12 @@ namespace CompGrid;
 /// Builds the <see cref="ClusterSnapshot"/> of a backend CompGrid places for: its nodes as reported, less what the
 /// engine's own dispatched jobs hold; and lists those jobs with their expected ends for backfill.
 /// </summary>
-internal sealed class BackendSnapshotBuilder(ActiveJobs jobs, JobRouter router, ILogger logger)
+internal sealed class BackendSnapshotBuilder(ActiveJobs jobs, JobRouter router, ILogger logger,
+    CompGrid.Scheduling.Availability.WindowPlacement? windows = null, TimeProvider? time = null)
 {
+    /// <summary>Availability windows in placement, when any are configured.</summary>
+    public CompGrid.Scheduling.Availability.WindowPlacement? Windows => windows;
+
     /// <summary>The backend's snapshot, or null when its nodes cannot be read.</summary>
     public async Task<ClusterSnapshot?> BuildAsync(IComputeBackend backend, CancellationToken ct)
     {
@@ -17,8 +21,13 @@ internal sealed class BackendSnapshotBuilder(ActiveJobs jobs, JobRouter router, 
         try { nodes = await backend.GetNodesAsync(ct).ConfigureAwait(false); }
         catch (CompGridException ex) { Log.BackendError(logger, backend.Name, "nodes", ex.Message); return null; }
         var snapshot = new ClusterSnapshot();
+        var now = (time ?? TimeProvider.System).GetUtcNow();
         foreach (var n in nodes)
-            snapshot.AddNode(n.Name, n.Capacity, n.Capacity, n.Features, n.Partitions, n.GpuModel, n.State == NodeState.Up);
+        {
+            // Outside its window a node takes no work; its pool's feature lets placement keep jobs that would outlast the window off it.
+            if (windows is null) snapshot.AddNode(n.Name, n.Capacity, n.Capacity, n.Features, n.Partitions, n.GpuModel, n.State == NodeState.Up);
+            else snapshot.AddNode(n.Name, n.Capacity, n.Capacity, windows.FeaturesOf(backend.Name, n), n.Partitions, n.GpuModel, n.State == NodeState.Up && windows.IsOpen(backend.Name, n, now));
+        }
         // Free resources are capacity minus what CompGrid's own running jobs hold (this backend is ours to place on).
         foreach (var running in jobs.Where(j => j.Backend == backend.Name && j.BackendJobId is not null))
         {

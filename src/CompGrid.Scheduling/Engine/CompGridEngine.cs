@@ -72,6 +72,9 @@ public sealed class CompGridEngine : ICompGridClient, IAsyncDisposable
         return engine;
     }
 
+    /// <summary>A job's walltime after the engine's default (the power manager matches nodes' windows with it).</summary>
+    internal TimeSpan WalltimeOf(JobSpec spec) => _router.WalltimeOf(spec);
+
     /// <summary>The registered backends.</summary>
     public IReadOnlyList<IComputeBackend> Backends => _router.Backends;
 
@@ -94,11 +97,15 @@ public sealed class CompGridEngine : ICompGridClient, IAsyncDisposable
         _ordering = ordering;
 
         await _services.Store.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        // Fair share starts from the usage stored with the jobs (a restart, or another instance's charges).
+        if (_services.FairShare is { } fairShare) await fairShare.StartAsync(cancellationToken).ConfigureAwait(false);
         if (await _leadership.TryLeadAsync(cancellationToken).ConfigureAwait(false))
             await _reconciler.ReconcileAsync(cancellationToken).ConfigureAwait(false);
 
-        var snapshots = new BackendSnapshotBuilder(_jobs, _router, _services.Logger);
-        _loop.Start(new JobDispatcher(_jobs, _router, snapshots, _completion, ordering, cycle, options, _services.Time, _services.Logger));
+        var windows = _services.Availability is { IsEmpty: false } a ? a : null;   // availability windows: placement and their ends
+        var snapshots = new BackendSnapshotBuilder(_jobs, _router, _services.Logger, windows is null ? null : new(windows, _router.WalltimeOf, _router.MemoryPerNode), _services.Time);
+        _loop.Start(new JobDispatcher(_jobs, _router, snapshots, _completion, ordering, cycle, options, _services.Time, _services.Logger,
+            windows is null ? null : new(windows, _jobs, _router, _tracker, _services.Time, _services.Logger)));
         // Notifications leave through the outbox worker, beside the loop (a host's hosted service may have started it already).
         await _services.NotificationWorker.StartAsync(cancellationToken).ConfigureAwait(false);
         Log.Started(_services.Logger, _router.Backends.Count, placement.Name, ordering.Name);

@@ -17,6 +17,8 @@ internal sealed record EngineServices(
     CompGridOptions Options,
     SchedulingPolicyOptions Scheduling,
     ISchedulerLease? Lease,
+    Ordering.FairShareLedger? FairShare,
+    CompGrid.Scheduling.Availability.AvailabilitySchedule? Availability,
     TimeProvider Time,
     ILogger Logger)
 {
@@ -33,6 +35,8 @@ internal sealed record EngineServices(
         sp.GetRequiredService<IOptions<CompGridOptions>>().Value,
         sp.GetService<IOptions<SchedulingPolicyOptions>>()?.Value ?? new SchedulingPolicyOptions(),
         sp.GetService<ISchedulerLease>(),
+        sp.GetService<Ordering.FairShareLedger>(),
+        sp.GetService<CompGrid.Scheduling.Availability.AvailabilitySchedule>(),
         sp.GetRequiredService<TimeProvider>(),
         sp.GetRequiredService<ILogger<CompGridEngine>>());
 }

@@ -11,11 +11,13 @@ namespace CompGrid;
 /// </summary>
 internal sealed class JobDispatcher(
     ActiveJobs jobs, JobRouter router, BackendSnapshotBuilder snapshots, JobCompletion completion,
-    IQueueOrderingPolicy ordering, SchedulingCycle cycle, CompGridOptions options, TimeProvider time, ILogger logger)
+    IQueueOrderingPolicy ordering, SchedulingCycle cycle, CompGridOptions options, TimeProvider time, ILogger logger,
+    CompGrid.Scheduling.Availability.WindowEnforcer? windowEnds = null)
 {
     /// <summary>Places and dispatches the queued jobs, at most <see cref="CompGridOptions.MaxDispatchPerCycle"/>.</summary>
     public async Task ScheduleAsync(CancellationToken ct)
     {
+        if (windowEnds is not null) await windowEnds.EnforceAsync(ct).ConfigureAwait(false);   // requeue or signal jobs whose window closed
         var pending = jobs.Where(j => j.State == JobState.Queued && j.BackendJobId is null);
         if (pending.Count == 0) return;
         var now = time.GetUtcNow();
@@ -43,17 +45,22 @@ internal sealed class JobDispatcher(
                 continue;
             }
             // Ordering, limits, placement and EASY backfill: the same cycle the simulator runs.
+            long placing = time.GetTimestamp();
+            // Availability windows: the cycle sees copies of the jobs that must avoid pools closing before their walltime ends.
+            var windows = snapshots.Windows?.Restrict(backend.Name, snapshot, queued, now);
             var decisions = cycle.Run(snapshot, snapshots.RunningOn(backend, snapshot, now), queued, now, backend.Name);
+            SchedulingTelemetry.RecordSince(SchedulingTelemetry.PlacementDuration, time, placing, backend.Name);
             foreach (var d in decisions)
             {
+                var job = windows?.Original(d.Job) ?? d.Job;
                 if (!d.Start)
                 {
-                    await jobs.SetReasonAsync(d.Job, d.ReasonText, ct).ConfigureAwait(false);
+                    await jobs.SetReasonAsync(job, windows?.ReasonFor(d) ?? d.ReasonText, ct).ConfigureAwait(false);
                     continue;
                 }
                 if (dispatched >= options.MaxDispatchPerCycle) continue;
                 var nodes = d.Nodes.Select(i => snapshot.Names[i]).ToList();
-                await DispatchAsync(d.Job, backend, nodes, ct).ConfigureAwait(false);
+                await DispatchAsync(job, backend, nodes, ct).ConfigureAwait(false);
                 dispatched++;
             }
         }

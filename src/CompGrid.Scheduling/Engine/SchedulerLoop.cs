@@ -54,8 +54,10 @@ internal sealed class SchedulerLoop(
     {
         using (await jobs.LockAsync(ct).ConfigureAwait(false))
         {
+            long started = time.GetTimestamp();
             await tracker.TrackAsync(ct).ConfigureAwait(false);
             await (_dispatcher ?? throw new InvalidOperationException("The engine is not started: call StartAsync first.")).ScheduleAsync(ct).ConfigureAwait(false);
+            SchedulingTelemetry.RecordSince(SchedulingTelemetry.CycleDuration, time, started);
             _gauges.Publish(jobs.Where(static _ => true), time.GetUtcNow());
         }
     }

@@ -44,6 +44,12 @@ public sealed class FairShareOptions
     /// <summary>The account used for jobs without an account. The default is <c>default</c>.</summary>
     public string DefaultAccount { get; set; } = "default";
 
+    /// <summary>
+    /// How often an engine whose job store keeps fair-share usage (SQLite, PostgreSQL) reloads it, to see what other
+    /// instances on the same database charged; <see cref="TimeSpan.Zero"/> reloads only at start-up. The default is 1 minute.
+    /// </summary>
+    public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Weight of one GPU-second relative to one CPU-second in recorded usage. The default is 0 (CPU-seconds only).</summary>
     public double GpuSecondWeight { get; set; }
 
@@ -54,6 +60,7 @@ public sealed class FairShareOptions
         if (UsageHalfLife <= TimeSpan.Zero) errors.Add("FairShare.UsageHalfLife must be positive.");
         if (DefaultShares <= 0) errors.Add("FairShare.DefaultShares must be positive.");
         if (GpuSecondWeight < 0) errors.Add("FairShare.GpuSecondWeight must not be negative.");
+        if (RefreshInterval < TimeSpan.Zero) errors.Add("FairShare.RefreshInterval must not be negative.");
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (FairShareAccount a in Accounts)
         {

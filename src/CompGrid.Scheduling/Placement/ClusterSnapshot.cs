@@ -34,6 +34,10 @@ public sealed class ClusterSnapshot
     private readonly ShapeCursorTable _cursors = new();
     private readonly StateBuckets _buckets = new();
 
+    // Bumped when nodes are added; with _copiedFrom, lets CopyFrom skip what only AddNode changes.
+    private long _topology, _copiedTopology;
+    private ClusterSnapshot? _copiedFrom;
+
     /// <summary>Number of nodes.</summary>
     public int Count { get; private set; }
 
@@ -111,6 +115,7 @@ public sealed class ClusterSnapshot
         // A new node is appended after every cursor, so cursors stay valid; the indexes are rebuilt on next use.
         _index.Invalidate();
         _buckets.Invalidate();
+        _topology++;
         Generation++;
         return i;
     }
@@ -295,6 +300,52 @@ public sealed class ClusterSnapshot
         c.Count = Count;
         c.Generation = Generation;
         return c;
+    }
+
+    /// <summary>
+    /// Makes this snapshot a copy of <paramref name="source"/> (nodes and state, like <see cref="Clone"/>) reusing its
+    /// own arrays: a what-if scratch copy kept between scheduling cycles allocates nothing once warm, where a clone
+    /// allocates its search structures afresh (the cursor table alone is about 600 KB). The indexes are rebuilt on next
+    /// use and every cursor goes back to the first node.
+    /// </summary>
+    internal void CopyFrom(ClusterSnapshot source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (ReferenceEquals(source, this)) return;
+        int n = source.Count;
+        if (_names.Length < n)
+        {
+            int len = source._names.Length;
+            _names = new string[len];
+            _capCpus = new int[len]; _freeCpus = new int[len]; _capGpus = new int[len]; _freeGpus = new int[len]; _gpuModel = new int[len]; _jobCount = new int[len];
+            _capMem = new long[len]; _freeMem = new long[len];
+            _featureMask = new ulong[len]; _partitionMask = new ulong[len];
+            _schedulable = new bool[len]; _exclusive = new bool[len];
+        }
+        // Names, features, partitions and GPU models change only when nodes are added: copied once per source topology.
+        if (!ReferenceEquals(_copiedFrom, source) || _copiedTopology != source._topology)
+        {
+            _features.Clear(); _features.AddRange(source._features);
+            _partitions.Clear(); _partitions.AddRange(source._partitions);
+            _gpuModels.Clear(); _gpuModels.AddRange(source._gpuModels);
+            _nodeIndex.Clear();
+            foreach (var kv in source._nodeIndex) _nodeIndex.Add(kv.Key, kv.Value);
+            Array.Copy(source._names, _names, n);
+            Array.Copy(source._capCpus, _capCpus, n); Array.Copy(source._capMem, _capMem, n); Array.Copy(source._capGpus, _capGpus, n);
+            Array.Copy(source._gpuModel, _gpuModel, n);
+            Array.Copy(source._featureMask, _featureMask, n); Array.Copy(source._partitionMask, _partitionMask, n);
+            _copiedFrom = source;
+            _copiedTopology = source._topology;
+            _topology++;
+        }
+        Array.Copy(source._freeCpus, _freeCpus, n); Array.Copy(source._freeMem, _freeMem, n); Array.Copy(source._freeGpus, _freeGpus, n);
+        Array.Copy(source._jobCount, _jobCount, n);
+        Array.Copy(source._schedulable, _schedulable, n); Array.Copy(source._exclusive, _exclusive, n);
+        Count = n;
+        Generation = source.Generation;
+        _index.Invalidate();
+        _buckets.Invalidate();
+        _cursors.Rewind(0);
     }
 
     /// <summary>Forgets every cached first-fit cursor (they are hints: searches stay correct without them).</summary>

@@ -7,6 +7,12 @@ namespace CompGrid.Placement;
 /// first and stops at a bound; each bucket keeps a lazy min-heap of its node indexes for the lowest-index tie break.
 /// Built lazily, then kept current on every change. Features are not part of a class (they are checked by the
 /// threshold scan instead), so requests with feature constraints do not use the buckets. Not thread-safe.
+/// <para>
+/// Nothing is allocated per placement: the arrays are sized for one bucket per node when built (a node is in one
+/// bucket, so no more are ever live), a bucket that empties leaves the hash table and its id is reused, and heaps start
+/// in one shared arena (<see cref="ArenaSlot"/> entries each) and get an array of their own only when they outgrow it,
+/// which a reused id keeps.
+/// </para>
 /// </summary>
 internal sealed class StateBuckets
 {
@@ -22,8 +28,15 @@ internal sealed class StateBuckets
     private Dictionary<NodeClass, int>? _classIndex;
     private BucketKey[] _bucketKeys = new BucketKey[64];
     private int[] _bucketCount = new int[64];
-    private int[][] _bucketHeap = new int[64][];
+    private int[]?[] _heapArray = new int[]?[64];
+    private int[] _heapOffset = new int[64], _heapCap = new int[64];
+    private int[] _arena = [];
+    private int[] _freeIds = new int[64];
+    private int _freeCount;
     private int[] _bucketHeapSize = new int[64];
+
+    /// <summary>Heap entries each bucket has in the shared arena before it needs an array of its own.</summary>
+    internal const int ArenaSlot = 8;
     private int[] _bucketNext = new int[64], _bucketPrev = new int[64];
     private int[] _classBase = [];
     private int[] _cpuHeads = [];
@@ -71,8 +84,22 @@ internal sealed class StateBuckets
         _cpuHeads = new int[total];
         Array.Fill(_cpuHeads, -1);
         _bucketTotal = 0;
+        _freeCount = 0;
         LiveCount = 0;
-        Array.Clear(_bucketSlots);
+        // One bucket per node at most is live (plus the one a moving node enters before it leaves its old one).
+        int capacity = count + 64;
+        if (_bucketKeys.Length < capacity)
+        {
+            _bucketKeys = new BucketKey[capacity]; _bucketCount = new int[capacity]; _heapArray = new int[]?[capacity];
+            _heapOffset = new int[capacity]; _heapCap = new int[capacity]; _bucketHeapSize = new int[capacity];
+            _bucketNext = new int[capacity]; _bucketPrev = new int[capacity]; _freeIds = new int[capacity];
+        }
+        if (_arena.Length < _bucketKeys.Length * ArenaSlot) _arena = new int[_bucketKeys.Length * ArenaSlot];
+        for (int b = 0; b < _bucketKeys.Length; b++) { _heapArray[b] = _arena; _heapOffset[b] = b * ArenaSlot; _heapCap[b] = ArenaSlot; }
+        int slots = 128;
+        while (slots < 4 * _bucketKeys.Length) slots *= 2;
+        if (_bucketSlots.Length < slots) _bucketSlots = new int[slots];
+        else Array.Clear(_bucketSlots);
         for (int i = 0; i < count; i++) { _nodeBucket[i] = -1; AddToBucket(i, BucketFor(KeyOf(s, i))); }
         IsBuilt = true;
     }
@@ -92,6 +119,9 @@ internal sealed class StateBuckets
             if (next >= 0) _bucketPrev[next] = prev;
             _bucketHeapSize[old] = 0;
             LiveCount--;
+            RemoveFromHash(old);
+            if (_freeCount == _freeIds.Length) Array.Resize(ref _freeIds, _freeCount * 2);
+            _freeIds[_freeCount++] = old;
         }
         AddToBucket(node, b);
     }
@@ -160,16 +190,18 @@ internal sealed class StateBuckets
             GrowBucketSlots();
             return BucketFor(key);
         }
-        int id = _bucketTotal++;
+        int id = _freeCount > 0 ? _freeIds[--_freeCount] : _bucketTotal++;
         if (id == _bucketKeys.Length)
         {
+            // Not reached while EnsureBuilt sized the arrays for every node; kept so a miscount degrades, not fails.
             int n = id * 2;
-            Array.Resize(ref _bucketKeys, n); Array.Resize(ref _bucketCount, n); Array.Resize(ref _bucketHeap, n);
+            Array.Resize(ref _bucketKeys, n); Array.Resize(ref _bucketCount, n); Array.Resize(ref _heapArray, n);
+            Array.Resize(ref _heapOffset, n); Array.Resize(ref _heapCap, n);
             Array.Resize(ref _bucketHeapSize, n); Array.Resize(ref _bucketNext, n); Array.Resize(ref _bucketPrev, n);
         }
         _bucketKeys[id] = key;
         _bucketCount[id] = 0;
-        _bucketHeap[id] ??= new int[4];
+        if (_heapArray[id] is null) { _heapArray[id] = new int[4]; _heapOffset[id] = 0; _heapCap[id] = 4; }
         _bucketHeapSize[id] = 0;
         _bucketNext[id] = _bucketPrev[id] = -1;
         _bucketSlots[h] = id + 1;
@@ -182,10 +214,33 @@ internal sealed class StateBuckets
         int mask = _bucketSlots.Length - 1;
         for (int b = 0; b < _bucketTotal; b++)
         {
+            if (_bucketCount[b] == 0) continue; // a freed id is not in the table
             int h = _bucketKeys[b].GetHashCode() & mask;
             while (_bucketSlots[h] != 0) h = (h + 1) & mask;
             _bucketSlots[h] = b + 1;
         }
+    }
+
+    // Linear probing with backward-shift deletion: entries after the hole that may move into it do, so no tombstones.
+    private void RemoveFromHash(int b)
+    {
+        int mask = _bucketSlots.Length - 1;
+        int i = _bucketKeys[b].GetHashCode() & mask;
+        while (_bucketSlots[i] != b + 1) i = (i + 1) & mask;
+        int j = i;
+        while (true)
+        {
+            j = (j + 1) & mask;
+            int slot = _bucketSlots[j];
+            if (slot == 0) break;
+            int home = _bucketKeys[slot - 1].GetHashCode() & mask;
+            // the entry at j stays when its home lies cyclically in (i, j]
+            bool stays = i <= j ? i < home && home <= j : i < home || home <= j;
+            if (stays) continue;
+            _bucketSlots[i] = slot;
+            i = j;
+        }
+        _bucketSlots[i] = 0;
     }
 
     private void AddToBucket(int node, int b)
@@ -203,9 +258,16 @@ internal sealed class StateBuckets
         }
         // lazy min-heap of node indexes: entries whose node has since left the bucket are dropped when they surface
         int size = _bucketHeapSize[b];
-        if (size > 2 * _bucketCount[b] + 8) size = CompactHeap(b);
-        int[] heap = _bucketHeap[b];
-        if (size == heap.Length) { Array.Resize(ref heap, size * 2); _bucketHeap[b] = heap; }
+        // compact when stale entries pile up, and before growing a full heap
+        if (size > 2 * _bucketCount[b] + 8 || (size == _heapCap[b] && size > _bucketCount[b])) size = CompactHeap(b);
+        if (size == _heapCap[b])
+        {
+            // outgrew its room: an array of its own, kept by the id from now on
+            var own = new int[size * 2];
+            Heap(b)[..size].CopyTo(own);
+            _heapArray[b] = own; _heapOffset[b] = 0; _heapCap[b] = own.Length;
+        }
+        Span<int> heap = Heap(b);
         int i = size++;
         heap[i] = node;
         while (i > 0)
@@ -218,13 +280,15 @@ internal sealed class StateBuckets
         _bucketHeapSize[b] = size;
     }
 
+    private Span<int> Heap(int b) => _heapArray[b].AsSpan(_heapOffset[b], _heapCap[b]);
+
     private int CompactHeap(int b)
     {
-        int[] heap = _bucketHeap[b];
+        Span<int> heap = Heap(b);
         int size = _bucketHeapSize[b], k = 0;
         for (int i = 0; i < size; i++)
             if (_nodeBucket[heap[i]] == b) heap[k++] = heap[i];
-        Array.Sort(heap, 0, k);
+        heap[..k].Sort();
         int u = 0;
         for (int i = 0; i < k; i++)
             if (u == 0 || heap[u - 1] != heap[i]) heap[u++] = heap[i];
@@ -234,7 +298,7 @@ internal sealed class StateBuckets
 
     private int BucketMin(int b)
     {
-        int[] heap = _bucketHeap[b];
+        Span<int> heap = Heap(b);
         int size = _bucketHeapSize[b];
         while (size > 0 && _nodeBucket[heap[0]] != b)
         {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using CompGrid.Scheduling.Availability;
 using CompGrid.Scheduling.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -11,8 +12,11 @@ namespace CompGrid.Scheduling.Power;
 /// <see cref="PowerManagerOptions.ResumeRate"/> per minute); a node that does not come up within
 /// <see cref="PowerManagerOptions.ResumeTimeout"/> is marked down and not tried again until
 /// <see cref="ReturnToService"/>; an up node that ran no job for <see cref="PowerManagerOptions.IdleTime"/> is stopped (at
-/// most <see cref="PowerManagerOptions.SuspendRate"/> per minute). The engine places the job once its node is up; the
-/// manager only powers nodes, it never places.
+/// most <see cref="PowerManagerOptions.SuspendRate"/> per minute), unless it is excluded
+/// (<see cref="PowerManagerOptions.SuspendExcludedNodes"/>, <see cref="PowerManagerOptions.SuspendExcludedPartitions"/>).
+/// With availability windows, a node is started only when its window is open for the job's whole walltime, and an up
+/// node whose window closed is stopped once it runs nothing, without waiting for the idle time. The engine places the
+/// job once its node is up; the manager only powers nodes, it never places.
 /// </summary>
 public sealed class PowerManager
 {
@@ -27,9 +31,16 @@ public sealed class PowerManager
     private readonly Queue<DateTimeOffset> _resumes = new();
     private readonly Queue<DateTimeOffset> _suspends = new();
     private readonly SemaphoreSlim _pass = new(1, 1);
+    private readonly AvailabilitySchedule? _windows;
+    private readonly Func<JobSpec, TimeSpan> _walltime;
+    private readonly HashSet<string> _noSuspend;
 
-    private PowerManager(ICompGridClient grid, IReadOnlyList<INodeProvider> providers, PowerManagerOptions options, TimeProvider time, ILogger logger)
+    private PowerManager(ICompGridClient grid, IReadOnlyList<INodeProvider> providers, PowerManagerOptions options, TimeProvider time, ILogger logger, AvailabilitySchedule? windows)
     {
+        _windows = windows;
+        // The engine's walltime default decides whether a job fits a window; another client's jobs carry their own.
+        _walltime = grid is CompGridEngine engine ? engine.WalltimeOf : spec => spec.Walltime ?? TimeSpan.FromHours(1);
+        _noSuspend = new HashSet<string>(options.SuspendExcludedNodes, StringComparer.Ordinal);
         _grid = grid;
         _providers = providers;
         _options = options;
@@ -43,8 +54,10 @@ public sealed class PowerManager
     /// <param name="options">The options; validated here by the same validator DI uses.</param>
     /// <param name="loggerFactory">Logging, or null for none.</param>
     /// <param name="timeProvider">The clock (idle time, rate limits, resume timeout), or null for <see cref="TimeProvider.System"/>.</param>
+    /// <param name="availability">The nodes' availability windows, or null when nodes are always available.</param>
     /// <exception cref="ArgumentException">The options are invalid; the message names each option and rule.</exception>
-    public static PowerManager Create(ICompGridClient grid, IEnumerable<INodeProvider> providers, PowerManagerOptions options, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
+    public static PowerManager Create(ICompGridClient grid, IEnumerable<INodeProvider> providers, PowerManagerOptions options, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null,
+        AvailabilitySchedule? availability = null)
     {
         ArgumentNullException.ThrowIfNull(grid);
         ArgumentNullException.ThrowIfNull(providers);
@@ -52,7 +65,7 @@ public sealed class PowerManager
         var errors = PowerManagerOptionsValidator.Errors(options);
         if (errors.Count > 0) throw new ArgumentException(string.Join(" ", errors), nameof(options));
         return new PowerManager(grid, [.. providers], options, timeProvider ?? TimeProvider.System,
-            (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("CompGrid.Power"));
+            (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("CompGrid.Power"), availability);
     }
 
     /// <summary>Nodes (backend/node) that failed to resume, with the reason; they are not started again until returned to service.</summary>
@@ -128,7 +141,10 @@ public sealed class PowerManager
             {
                 var r = job.Spec.Resources;
                 var need = new NodeResources(r.Cpus, r.MemoryMiB, r.Gpus);
-                bool Fits(NodeInfo n, NodeResources capacity) => Matches(job.Spec, n) && capacity.Covers(need);
+                var end = now + _walltime(job.Spec);
+                // A node whose window is closed, or closes before the job would end, cannot take the job: never start it for it.
+                bool Fits(NodeInfo n, NodeResources capacity) => Matches(job.Spec, n) && capacity.Covers(need)
+                    && (_windows?.UsableUntil(n.Backend, n.Name, now) is not { } until || end <= until);
                 var ready = nodes.FirstOrDefault(x => !claimed.Contains(Key(x.Node)) && Fits(x.Node, x.Node.Capacity)
                     && ((x.Node.State == NodeState.Up && FreeOf(x.Node).Covers(need)) || _inFlight.ContainsKey(Key(x.Node))));
                 if (ready.Node is not null) { claimed.Add(Key(ready.Node)); continue; }
@@ -151,10 +167,13 @@ public sealed class PowerManager
                     _idleSince.Remove(key);
                     continue;
                 }
-                if (!_idleSince.TryGetValue(key, out var since)) { _idleSince[key] = now; continue; }
-                if (now - since < _options.IdleTime) continue;
+                if (Excluded(node)) continue;
+                bool closed = _windows is not null && !_windows.IsOpen(node.Backend, node.Name, now);
+                if (!_idleSince.TryGetValue(key, out var since)) { _idleSince[key] = since = now; if (!closed) continue; }
+                if (!closed && now - since < _options.IdleTime) continue;
                 if (!TryTake(_suspends, _options.SuspendRate, now)) { deferred.Add(key); continue; }
-                PowerLog.Stopping(_logger, key, since);
+                if (closed) AvailabilityLog.StoppingClosed(_logger, key);
+                else PowerLog.Stopping(_logger, key, since);
                 _idleSince.Remove(key);
                 stopping.Add(key);
                 Begin(key, () => StopAsync(provider, node.Name));
@@ -211,6 +230,10 @@ public sealed class PowerManager
         window.Enqueue(now);
         return true;
     }
+
+    // Slurm's SuspendExcNodes and SuspendExcParts: nodes that are started when needed but never stopped.
+    private bool Excluded(NodeInfo node) =>
+        _noSuspend.Contains(Key(node)) || node.Partitions.Any(p => _options.SuspendExcludedPartitions.Contains(p, StringComparer.Ordinal));
 
     private static bool Matches(JobSpec spec, NodeInfo node)
     {

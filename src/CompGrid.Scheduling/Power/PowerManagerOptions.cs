@@ -27,6 +27,14 @@ public sealed class PowerManagerOptions
     /// <value>The default is 0.</value>
     public int SuspendRate { get; set; }
 
+    /// <summary>Nodes (<c>backend/node</c>) that are never stopped, however long they are idle (Slurm's <c>SuspendExcNodes</c>).</summary>
+    /// <value>The default is empty.</value>
+    public List<string> SuspendExcludedNodes { get; set; } = [];
+
+    /// <summary>Partitions whose nodes are never stopped (Slurm's <c>SuspendExcParts</c>).</summary>
+    /// <value>The default is empty.</value>
+    public List<string> SuspendExcludedPartitions { get; set; } = [];
+
     /// <summary>How often <see cref="PowerManager.RunAsync"/> looks at the queue and the nodes.</summary>
     /// <value>The default is 15 seconds.</value>
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(15);

@@ -22,6 +22,12 @@ internal sealed class PowerManagerOptionsValidator : IValidateOptions<PowerManag
         if (o.ResumeRate < 0) e.Add(p + "ResumeRate must not be negative (0 means no limit).");
         if (o.SuspendRate < 0) e.Add(p + "SuspendRate must not be negative (0 means no limit).");
         if (o.Interval <= TimeSpan.Zero) e.Add(p + "Interval must be positive.");
+        if (o.SuspendExcludedNodes is null) e.Add(p + "SuspendExcludedNodes must not be null.");
+        else foreach (string n in o.SuspendExcludedNodes)
+            if (string.IsNullOrWhiteSpace(n) || n.IndexOf('/', StringComparison.Ordinal) is <= 0 || n.EndsWith('/'))
+                e.Add(p + $"SuspendExcludedNodes: '{n}' must be backend/node.");
+        if (o.SuspendExcludedPartitions is null) e.Add(p + "SuspendExcludedPartitions must not be null.");
+        else if (o.SuspendExcludedPartitions.Any(string.IsNullOrWhiteSpace)) e.Add(p + "SuspendExcludedPartitions must not contain an empty name.");
         return e;
     }
 }

@@ -64,6 +64,20 @@ public sealed partial class PostgreSqlJobStore : IJobStore, INotificationOutbox
         );
         CREATE INDEX ix_notification_outbox_due ON {schema}.notification_outbox (state, next_attempt_at, seq);
         """,
+        // v3: fair-share usage per association (decayed usage as of `at`, UTC ticks) and the jobs already charged
+        """
+        CREATE TABLE {schema}.fairshare_usage (
+            account text NOT NULL,
+            owner text NOT NULL,
+            usage double precision NOT NULL,
+            at bigint NOT NULL,
+            charges bigint NOT NULL,
+            PRIMARY KEY (account, owner)
+        );
+        CREATE TABLE {schema}.fairshare_charges (
+            job_id text PRIMARY KEY
+        );
+        """,
     ];
 
     private readonly NpgsqlDataSource _db;

@@ -89,6 +89,36 @@ internal sealed class PostgreSqlJobWriter(NpgsqlDataSource db, string schema)
                 await InsertRestAsync(c, tx, s, w).ConfigureAwait(false);
                 w.SetOutcome(true);
                 return;
+            case JobWriteKind.FairShare:
+                using (var cmd = new NpgsqlCommand($"INSERT INTO {s}.fairshare_charges (job_id) VALUES ($1) ON CONFLICT DO NOTHING", c, tx))
+                {
+                    cmd.Parameters.AddWithValue(w.ChargedJobId!);
+                    if (await cmd.ExecuteNonQueryAsync().ConfigureAwait(false) == 0) { w.SetOutcome(false); return; }
+                }
+                // The stored usage decays to the later of the two times and the charge (decayed likewise) is added; one
+                // statement, so instances charging the same association at once serialise on its row.
+                using (var cmd = new NpgsqlCommand($"""
+                    INSERT INTO {s}.fairshare_usage AS u (account, owner, usage, at, charges) VALUES ($1, $2, $3, $4, 1)
+                    ON CONFLICT (account, owner) DO UPDATE SET
+                        usage = CASE WHEN excluded.at >= u.at THEN u.usage * power(2.0::float8, -((excluded.at - u.at)::float8 / 1e7) / $5) + excluded.usage
+                                     ELSE u.usage + excluded.usage * power(2.0::float8, -((u.at - excluded.at)::float8 / 1e7) / $5) END,
+                        at = GREATEST(u.at, excluded.at),
+                        charges = u.charges + 1
+                    RETURNING usage, at, charges
+                    """, c, tx))
+                {
+                    var f = w.FairShare!;
+                    cmd.Parameters.AddWithValue(f.Account);
+                    cmd.Parameters.AddWithValue(f.User);
+                    cmd.Parameters.AddWithValue(f.Usage);
+                    cmd.Parameters.AddWithValue(f.At.UtcTicks);
+                    cmd.Parameters.AddWithValue(w.HalfLifeSeconds);
+                    using var r = await cmd.ExecuteReaderAsync().ConfigureAwait(false);
+                    await r.ReadAsync().ConfigureAwait(false);
+                    w.Charged = f with { Usage = r.GetDouble(0), At = new DateTimeOffset(r.GetInt64(1), TimeSpan.Zero), Charges = r.GetInt64(2) };
+                }
+                w.SetOutcome(true);
+                return;
         }
     }
 

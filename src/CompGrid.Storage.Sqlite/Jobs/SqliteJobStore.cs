@@ -74,6 +74,20 @@ public sealed partial class SqliteJobStore : IJobStore, INotificationOutbox, IDi
         );
         CREATE INDEX ix_notification_outbox_due ON notification_outbox (state, next_attempt_at, seq);
         """,
+        // v3: fair-share usage per association (decayed usage as of `at`, UTC ticks) and the jobs already charged
+        """
+        CREATE TABLE fairshare_usage (
+            account TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            usage REAL NOT NULL,
+            at INTEGER NOT NULL,
+            charges INTEGER NOT NULL,
+            PRIMARY KEY (account, owner)
+        );
+        CREATE TABLE fairshare_charges (
+            job_id TEXT PRIMARY KEY
+        );
+        """,
     ];
 
     private readonly SqliteConnectionFactory _db;

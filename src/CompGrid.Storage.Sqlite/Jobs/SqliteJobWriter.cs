@@ -100,6 +100,23 @@ internal sealed class SqliteJobWriter : IDisposable
                 sql.InsertMessages(w.Messages, w.MessageJson);
                 w.SetOutcome(true);
                 return;
+            case JobWriteKind.FairShare:
+                sql.FairShareCharge.Parameters["$id"].Value = w.ChargedJobId;
+                if (sql.FairShareCharge.ExecuteNonQuery() == 0) { w.SetOutcome(false); return; }
+                var f = w.FairShare!;
+                var fp = sql.FairShareUsage.Parameters;
+                fp["$account"].Value = f.Account;
+                fp["$owner"].Value = f.User;
+                fp["$usage"].Value = f.Usage;
+                fp["$at"].Value = f.At.UtcTicks;
+                fp["$half"].Value = w.HalfLifeSeconds;
+                using (var r = sql.FairShareUsage.ExecuteReader())
+                {
+                    r.Read();
+                    w.Charged = f with { Usage = r.GetDouble(0), At = new DateTimeOffset(r.GetInt64(1), TimeSpan.Zero), Charges = r.GetInt64(2) };
+                }
+                w.SetOutcome(true);
+                return;
         }
     }
 
@@ -121,10 +138,12 @@ internal sealed class SqliteJobWriter : IDisposable
     /// <summary>The writer's statements, prepared once on its connection; parameters are rebound per write.</summary>
     private sealed class Statements : IDisposable
     {
-        public readonly SqliteCommand InsertJob, UpdateJob, Exists, Transition, Approval, InsertUsage, Message;
+        public readonly SqliteCommand InsertJob, UpdateJob, Exists, Transition, Approval, InsertUsage, Message, FairShareCharge, FairShareUsage;
 
         public Statements(SqliteConnection c)
         {
+            // The decay of fair-share usage, 2^(-seconds / half-life), exactly as the ledger computes it in memory.
+            c.CreateFunction("compgrid_decay", (double seconds, double halfLife) => Math.Pow(2, -seconds / halfLife), isDeterministic: true);
             InsertJob = Make(c, """
                 INSERT INTO jobs (id, owner, account, state, backend, backend_job_id, submitted_at, version, record)
                 VALUES ($id, $owner, $account, $state, $backend, $bjid, $submitted, $version, $record) ON CONFLICT (id) DO NOTHING
@@ -148,9 +167,20 @@ internal sealed class SqliteJobWriter : IDisposable
                 VALUES ($id, $job, $notifier, $state, $attempts, $created, $next, $delivered, $error, $notification)
                 ON CONFLICT (id) DO NOTHING
                 """, "$id", "$job", "$notifier", "$state", "$attempts", "$created", "$next", "$delivered", "$error", "$notification");
+            FairShareCharge = Make(c, "INSERT INTO fairshare_charges (job_id) VALUES ($id) ON CONFLICT (job_id) DO NOTHING", "$id");
+            // The stored usage decays to the later of the two times and the charge (decayed likewise) is added.
+            FairShareUsage = Make(c, """
+                INSERT INTO fairshare_usage (account, owner, usage, at, charges) VALUES ($account, $owner, $usage, $at, 1)
+                ON CONFLICT (account, owner) DO UPDATE SET
+                    usage = CASE WHEN excluded.at >= at THEN usage * compgrid_decay((excluded.at - at) / 1e7, $half) + excluded.usage
+                                 ELSE usage + excluded.usage * compgrid_decay((at - excluded.at) / 1e7, $half) END,
+                    at = max(at, excluded.at),
+                    charges = charges + 1
+                RETURNING usage, at, charges
+                """, "$account", "$owner", "$usage", "$at", "$half");
         }
 
-        private IEnumerable<SqliteCommand> All => [InsertJob, UpdateJob, Exists, Transition, Approval, InsertUsage, Message];
+        private IEnumerable<SqliteCommand> All => [InsertJob, UpdateJob, Exists, Transition, Approval, InsertUsage, Message, FairShareCharge, FairShareUsage];
 
         public void Enlist(SqliteTransaction tx)
         {

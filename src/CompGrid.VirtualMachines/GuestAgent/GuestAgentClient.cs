@@ -131,6 +131,25 @@ internal sealed class GuestAgentClient : IAsyncDisposable
         }
     }
 
+    /// <summary>The IP addresses of the guest's interfaces (<c>guest-network-get-interfaces</c>), loopback ones left out.</summary>
+    public async Task<IReadOnlyList<System.Net.IPAddress>> GetAddressesAsync(CancellationToken cancellationToken = default)
+    {
+        var r = await _connection.ExecuteAsync("guest-network-get-interfaces", null, _timeout, cancellationToken).ConfigureAwait(false);
+        var list = new List<System.Net.IPAddress>();
+        if (r is not JsonArray interfaces) return list;
+        foreach (var nic in interfaces.OfType<JsonObject>())
+        {
+            if (nic["ip-addresses"] is not JsonArray addresses) continue;
+            foreach (var a in addresses.OfType<JsonObject>())
+            {
+                // The guest's claim is only parsed, never trusted for anything but display.
+                if (a["ip-address"]?.GetValue<string>() is { } text && System.Net.IPAddress.TryParse(text, out var ip) && !System.Net.IPAddress.IsLoopback(ip))
+                    list.Add(ip);
+            }
+        }
+        return list;
+    }
+
     private static string Decode(JsonNode? b64) =>
         b64?.GetValue<string>() is { Length: > 0 } s ? Encoding.UTF8.GetString(Convert.FromBase64String(s)) : "";
 

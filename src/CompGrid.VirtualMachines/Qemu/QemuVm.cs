@@ -56,6 +56,21 @@ internal sealed class QemuVm : IAsyncDisposable
     /// <summary>Raised when the QEMU process exits, whoever ended it.</summary>
     public event Action<QemuVm>? Exited;
 
+    /// <summary>The CPU time the QEMU process has used (all vCPUs and the emulator), read from the host; null when it is not running.</summary>
+    public TimeSpan? ProcessCpuTime
+    {
+        get
+        {
+            if (_process is not { } p) return null;
+            try
+            {
+                p.Refresh();
+                return p.HasExited ? null : p.TotalProcessorTime;
+            }
+            catch (InvalidOperationException) { return null; }
+        }
+    }
+
     public QmpClient Qmp => _qmp is { IsClosed: false } q ? q : throw NotRunning("QMP");
 
     public GuestAgentClient Agent => Power == VmPower.Up && _agent is { IsClosed: false } a ? a : throw NotRunning("the guest agent");

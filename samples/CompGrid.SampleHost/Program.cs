@@ -2,6 +2,7 @@ using CompGrid;
 using CompGrid.SampleHost;
 using CompGrid.SampleHost.Api;
 using CompGrid.SampleHost.Sessions;
+using CompGrid.SampleHost.Services;
 using CompGrid.SampleHost.Dashboard;
 using CompGrid.SampleHost.Instances;
 using Microsoft.AspNetCore.Authentication;
@@ -81,6 +82,8 @@ builder.Services.AddRequestLimits(config.GetSection("Limits"));           // bod
 builder.Services.AddFileStaging(config.GetSection("Files"), dataDirectory);  // uploads for inputs, downloadable outputs
 grid.AddJupyterSessions(config.GetSection("Sessions:Jupyter"));              // Jupyter sessions as jobs, ended when idle
 builder.Services.AddSessionProxy();                                          // /sessions/{id}/… to the owner's notebook
+grid.AddServiceManager(config.GetSection("Services"));                      // long-running services: replicas as jobs, health checks, autoscaling
+builder.Services.AddServiceProxy();                                          // /services/{name}/… balanced over healthy replicas
 builder.Services.AddPortalAuthentication(config.GetSection("SignIn"));     // bearer tokens for scripts, a session cookie for the dashboard
 builder.Services.AddPortalMetrics();                                       // GET /metrics: the CompGrid Meter as Prometheus text
 builder.Services.AddAuthorizationBuilder()
@@ -104,6 +107,7 @@ if (agents)
 app.MapFileEndpoints();
 app.MapSessionEndpoints();
 app.MapSessionProxy();
+app.MapServiceEndpoints();
 app.MapSignInEndpoints();
 app.MapDashboardEndpoints();
 app.MapPortalMetrics();

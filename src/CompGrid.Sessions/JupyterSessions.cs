@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using CompGrid.Sessions.Diagnostics;
 using CompGrid.Sessions.Jupyter;
@@ -69,7 +67,7 @@ public sealed class JupyterSessions : IDisposable
         string id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         string token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
         string basePath = $"{_options.PathPrefix}/{id}/";
-        int port = FreeLoopbackPort();
+        int port = Polling.FreeLoopbackPort();
         var handle = await _grid.SubmitAsync(JupyterJob.Spec(_options, owner, account, id, port, basePath, token), cancellationToken).ConfigureAwait(false);
         var session = new JupyterSession
         {
@@ -114,16 +112,8 @@ public sealed class JupyterSessions : IDisposable
     }
 
     /// <summary>Runs <see cref="CheckAsync"/> every <see cref="JupyterSessionOptions.PollInterval"/> (on the injected clock) until cancelled.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
-    {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            try { await CheckAsync(cancellationToken).ConfigureAwait(false); }
-            catch (Exception ex) when (ex is not OperationCanceledException) { Log.CheckFailed(_logger, ex); }
-            try { await Task.Delay(_options.PollInterval, _time, cancellationToken).ConfigureAwait(false); }
-            catch (OperationCanceledException) { return; }
-        }
-    }
+    public Task RunAsync(CancellationToken cancellationToken) =>
+        Polling.RunAsync(CheckAsync, _options.PollInterval, _time, ex => Log.CheckFailed(_logger, ex), cancellationToken);
 
     private async Task CheckOneAsync(JupyterSession s, CancellationToken ct)
     {
@@ -166,12 +156,6 @@ public sealed class JupyterSessions : IDisposable
         await _grid.CancelAsync(s.JobId, actor ?? "sessions", ct).ConfigureAwait(false);
     }
 
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     /// <inheritdoc/>
     public void Dispose()

@@ -130,7 +130,7 @@ public sealed class DashboardTests(BrowserFixture fixture)
         await page.Context.CloseAsync();
     }
 
-    private static async Task SignInAsync(IPage page, string user, string secret)
+    internal static async Task SignInAsync(IPage page, string user, string secret)
     {
         await page.GetByLabel("User name").FillAsync(user);
         await page.GetByLabel("Secret").FillAsync(secret);

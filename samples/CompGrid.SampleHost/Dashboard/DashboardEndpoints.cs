@@ -80,7 +80,7 @@ public static class DashboardEndpoints
     private static string Day(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
     // One statement per grant over the listed jobs' period, instead of one ledger query per job.
-    private static async Task<Dictionary<string, JobCost>> ChargesByJobAsync(List<JobRecord> jobs, GrantBillingService billing, DateTimeOffset now, CancellationToken ct)
+    internal static async Task<Dictionary<string, JobCost>> ChargesByJobAsync(List<JobRecord> jobs, GrantBillingService billing, DateTimeOffset now, CancellationToken ct)
     {
         var result = new Dictionary<string, JobCost>(StringComparer.Ordinal);
         foreach (var group in jobs.Where(j => j.IsTerminal && j.Spec.Account is not null).GroupBy(j => j.Spec.Account!, StringComparer.Ordinal))
@@ -93,7 +93,7 @@ public static class DashboardEndpoints
         return result;
     }
 
-    private static async Task<JobCost?> CostAsync(JobRecord job, Dictionary<string, JobCost> charged, GrantBillingService billing, DateTimeOffset now, CancellationToken ct)
+    internal static async Task<JobCost?> CostAsync(JobRecord job, Dictionary<string, JobCost> charged, GrantBillingService billing, DateTimeOffset now, CancellationToken ct)
     {
         if (charged.TryGetValue(job.Id, out var cost)) return cost;
         if (job.State != JobState.Running || job.StartedAt is not { } started) return null;

@@ -59,7 +59,7 @@ $("signOut").onclick = async () => { await api("/api/session", { method: "DELETE
 // ---- refresh loop ----
 async function refreshAll() {
   clearTimeout(refreshTimer);
-  try { await Promise.all([refreshJobs(), refreshGrants(), refreshNodes(), refreshUsage()]); }
+  try { await Promise.all([refreshJobs(), refreshGrants(), refreshNodes(), refreshUsage(), refreshSessions(), refreshServices()]); }
   catch (e) { if (e.status === 401) { await loadSession(); return; } }
   refreshTimer = setTimeout(refreshAll, 2000);
 }

@@ -149,6 +149,9 @@ public static class CompGridErrorCodes
     /// <summary>The QEMU monitor (QMP) or the guest agent answered with an error or broke the protocol.</summary>
     public const string GuestAgentError = "guest-agent-error";
 
+    /// <summary>A service with that name already exists.</summary>
+    public const string ServiceExists = "service-exists";
+
     /// <summary>A leased VM instance is not in a state that allows the operation (for example resuming a stopped instance). Not transient.</summary>
     public const string InstanceState = "instance-state";
 }

@@ -78,7 +78,15 @@ internal sealed class LocalComputeBackend : IComputeBackend, IBackendEventSource
         string supervisorDir = _store.Dir(id);
         lock (_submitGate)
         {
-            if (Directory.Exists(supervisorDir)) throw Error($"Job '{id}' was already submitted to backend '{Name}'.", id);
+            if (Directory.Exists(supervisorDir))
+            {
+                // A live or uncompleted run keeps its id (never two runs under one record); the engine tries again.
+                if (!_store.Has(id, "completed"))
+                    throw new CompGridException($"Job '{id}' already has a run on backend '{Name}' that has not been completed; it can run again once that run has ended and been completed.") { Backend = Name, Operation = "submit", JobId = id, IsTransient = true };
+                // A requeued job (an availability window closed on it): its earlier run ended, was completed and is
+                // not charged, so its records make way for the new run's.
+                Directory.Delete(supervisorDir, recursive: true);
+            }
             Directory.CreateDirectory(supervisorDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
         IJobCgroup? cgroup = null;

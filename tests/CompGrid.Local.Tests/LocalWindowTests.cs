@@ -85,5 +85,13 @@ public sealed class LocalWindowTests : IDisposable
         Assert.True(old is null || old.State == JobState.Cancelled, $"the first run ended as {old?.State}");
         Assert.Equal(JobState.Queued, (await CycleUntilAsync(engine, job.Id, j => j.State == JobState.Queued)).State);   // still waiting for 20:00
 
+        // 20:00: the pool opens and the same job runs again on the Local backend, as a new run.
+        _clock.Advance(TimeSpan.FromHours(8));
+        var opened = _clock.GetUtcNow();
+        var again = await CycleUntilAsync(engine, job.Id, j => j.State is JobState.Running || j.IsTerminal);
+        Assert.True(again.State == JobState.Running, $"the requeued job did not run again: {again.State} ({again.Reason})");
+        Assert.True(again.StartedAt >= opened, $"started at {again.StartedAt}: the cancelled run's start, not the new run's");
+        await engine.CancelAsync(job.Id);
+        Assert.Equal(JobState.Cancelled, (await CycleUntilAsync(engine, job.Id, j => j.IsTerminal)).State);
     }
 }

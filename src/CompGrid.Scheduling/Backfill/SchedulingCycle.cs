@@ -80,6 +80,7 @@ internal sealed class SchedulingCycle
     private JobRecord? _lastQueued;
     private bool _reorder;
     private long _ranVersion = -1, _ranGeneration = -1;
+    private bool _ranBackfilled;   // the last RunQueued started a job behind the reservation
     private ClusterSnapshot? _ranCluster;
 
     /// <summary>Creates a cycle.</summary>
@@ -186,7 +187,9 @@ internal sealed class SchedulingCycle
         ArgumentNullException.ThrowIfNull(cluster);
         ArgumentNullException.ThrowIfNull(running);
         _starts.Clear();
-        if (_queue.Version == _ranVersion && ReferenceEquals(cluster, _ranCluster) && cluster.Generation == _ranGeneration) return _starts;
+        // Nothing arrived, ended or changed: the last cycle's answer stands — unless it backfilled, since a job started
+        // behind the reservation changes which nodes are busy, and with them where the full pass would reserve now.
+        if (_queue.Version == _ranVersion && ReferenceEquals(cluster, _ranCluster) && cluster.Generation == _ranGeneration && !_ranBackfilled) return _starts;
         if (_queue.Count > 0)
         {
             if (_reorder)
@@ -207,6 +210,7 @@ internal sealed class SchedulingCycle
         _ranVersion = _queue.Version;
         _ranCluster = cluster;
         _ranGeneration = cluster.Generation;
+        _ranBackfilled = _starts.Count > 0 && _starts[^1].Backfilled;
         return _starts;
     }
 

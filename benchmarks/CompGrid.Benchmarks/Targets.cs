@@ -70,6 +70,9 @@ public static class Targets
             var (ffUsed, ffFrag, bfUsed, bfFrag) = PackingQuality();
             Line("best-fit packing, 50k jobs on 10k nodes", string.Create(CultureInfo.InvariantCulture, $"{bfUsed} nodes used, {bfFrag:P1} stranded (first-fit: {ffUsed}, {ffFrag:P1})"),
                 "nodes <= first-fit and stranded < first-fit", bfUsed <= ffUsed && bfFrag < ffFrag, double.NaN);
+            var agreement = new BestFitBenchmarks(); agreement.Setup();
+            bool agrees = agreement.AgreesWithNaive(best: true);
+            Line($"best-fit agrees with the naive LINQ best-fit on the first {BestFitBenchmarks.NaiveJobCount} jobs", agrees ? "yes" : "NO", "yes", agrees, double.NaN);
         }
         double st1 = PerSec("StoreSubmits@1"), st8 = PerSec("StoreSubmits@8"), en1 = PerSec("EngineSubmits@1"), en8 = PerSec("EngineSubmits@8");
         Line("durable submits on SQLite, store, 8 submitters", $"{st8:F0} submits/s", ">= 20000/s", st8 >= 20_000, double.NaN);

@@ -70,6 +70,9 @@ public static class Targets
             var (ffUsed, ffFrag, bfUsed, bfFrag) = PackingQuality();
             Line("best-fit packing, 50k jobs on 10k nodes", string.Create(CultureInfo.InvariantCulture, $"{bfUsed} nodes used, {bfFrag:P1} stranded (first-fit: {ffUsed}, {ffFrag:P1})"),
                 "nodes <= first-fit and stranded < first-fit", bfUsed <= ffUsed && bfFrag < ffFrag, double.NaN);
+            var agreement = new BestFitBenchmarks(); agreement.Setup();
+            bool agrees = agreement.AgreesWithNaive(best: true);
+            Line($"best-fit agrees with the naive LINQ best-fit on the first {BestFitBenchmarks.NaiveJobCount} jobs", agrees ? "yes" : "NO", "yes", agrees, double.NaN);
         }
         double st1 = PerSec("StoreSubmits@1"), st8 = PerSec("StoreSubmits@8"), en1 = PerSec("EngineSubmits@1"), en8 = PerSec("EngineSubmits@8");
         Line("durable submits on SQLite, store, 8 submitters", $"{st8:F0} submits/s", ">= 20000/s", st8 >= 20_000, double.NaN);
@@ -83,7 +86,16 @@ public static class Targets
         double naiveBfPerCandidate = Ms("NaiveEasyBackfillCycle") / BackfillBenchmarks.NaivePendingCount;
         Line("EASY backfill cycle 5k nodes x 50k pending", $"{bfMs:F1} ms per cycle, {Bytes("EasyBackfillCycle") / 1e6:F2} MB", "<= 50 ms", bfMs <= 50, naiveBfPerCandidate / (bfMs / BackfillBenchmarks.PendingCount));
         double fsMs = Ms("OrderMillion");
-        Line("fair-share ordering of 1M queued jobs", $"{fsMs:F1} ms", "<= 150 ms", fsMs <= 150, Ms("NaiveOrder") / FairShareBenchmarks.NaiveJobCount / (fsMs / FairShareBenchmarks.JobCount));
+        double fsRatio = Ms("NaiveOrder") / FairShareBenchmarks.NaiveJobCount / (fsMs / FairShareBenchmarks.JobCount);
+        Line("fair-share ordering of 1M queued jobs", $"{fsMs:F1} ms", "<= 50 ms and >= 20x the naive ordering of the same 1M jobs", fsMs <= 50 && fsRatio >= 20, fsRatio);
+        if (only is null || "Footprint".Contains(only, StringComparison.OrdinalIgnoreCase) || "FairShare".Contains(only, StringComparison.OrdinalIgnoreCase))
+        {
+            double perNode = Footprint.BytesPerNode();
+            Line($"bytes per node, ClusterSnapshot of {Footprint.NodeCount} nodes (indexes and buckets built)", $"{perNode:F0} B/node", $"<= {Footprint.NodeCeiling} B", perNode <= Footprint.NodeCeiling, double.NaN);
+            var queue = new FairShareBenchmarks(); queue.Setup();
+            double perJob = Footprint.BytesPerQueuedJob(queue);
+            Line($"bytes per queued job, multifactor ordering of {FairShareBenchmarks.JobCount} jobs (working buffers)", $"{perJob:F1} B/job", $"<= {Footprint.JobCeiling} B", perJob <= Footprint.JobCeiling, double.NaN);
+        }
         double g = PerSec("Gangs");
         Line("gangs of 2-64 nodes on 10k nodes", $"{g / 1e3:F0} k gangs/s", ">= 50 k/s", g >= 50e3, g / PerSec("NaiveGangs"));
         foreach (string scale in new[] { "0.35", "0.5" })

@@ -30,7 +30,10 @@ internal sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
     private double[] _base = [];
     private int[] _cpus = [];
     private int[] _idx = [], _tmpIdx = [];
-    private readonly int[] _radixCount = new int[256];
+    // LSD radix sort of the 32-bit keys in three passes of 11, 11 and 10 bits; the three histograms are counted
+    // while the keys are made, so the sort reads the keys only to scatter them.
+    private const int RadixBits = 11, RadixSize = 1 << RadixBits, RadixMask = RadixSize - 1;
+    private readonly int[] _radixCount = new int[3 * RadixSize];
     private const int CacheSize = 16384;
     private readonly CacheEntry[] _cache = new CacheEntry[CacheSize];
 
@@ -149,10 +152,16 @@ internal sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
                     // priority). Jobs whose priorities differ by less than one step share a key and are put in exact
                     // order (priority, submit time, id) afterwards.
                     double k = hi > lo ? uint.MaxValue / (hi - lo) : 0;
-                    for (int i = 0; i < n; i++)
+                    Span<int> hist = _radixCount;
+                    hist.Clear();
+                    Span<uint> keys = _keys.AsSpan(0, n);
+                    for (int i = 0; i < keys.Length; i++)
                     {
-                        _keys[i] = uint.MaxValue - (uint)Math.Min(uint.MaxValue, (prio[i] - lo) * k);
-                        _idx[i] = i;
+                        uint key = uint.MaxValue - (uint)Math.Min(uint.MaxValue, (prio[i] - lo) * k);
+                        keys[i] = key;
+                        hist[(int)(key & RadixMask)]++;
+                        hist[RadixSize + (int)((key >> RadixBits) & RadixMask)]++;
+                        hist[2 * RadixSize + (int)(key >> (2 * RadixBits))]++;
                     }
                     break;
                 }
@@ -198,30 +207,46 @@ internal sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
         return _fairShare;
     }
 
-    // LSD radix sort of (_keys, _idx) by key, 8 bits per pass (256 write streams stay in cache); passes where every key
-    // has the same digit are skipped.
+    // LSD radix sort of (_keys, _idx) by key with the histograms Order counted; a pass whose digit is the same for
+    // every key is skipped. The first pass that runs writes the identity permutation's indexes directly.
     private void RadixSort(int n)
     {
         uint[] keys = _keys, tk = _tmpKeys;
         int[] idx = _idx, ti = _tmpIdx;
-        int[] count = _radixCount;
-        for (int shift = 0; shift < 32; shift += 8)
+        bool identity = true;
+        for (int pass = 0; pass < 3; pass++)
         {
-            Array.Clear(count);
-            for (int i = 0; i < n; i++) count[(int)(keys[i] >> shift) & 0xFF]++;
-            if (count[(int)(keys[0] >> shift) & 0xFF] == n) continue;
+            int shift = pass * RadixBits;
+            Span<int> count = _radixCount.AsSpan(pass * RadixSize, RadixSize);
+            if (count[(int)((keys[0] >> shift) & RadixMask)] == n) continue;
             int sum = 0;
             for (int d = 0; d < count.Length; d++) { int c = count[d]; count[d] = sum; sum += c; }
-            for (int i = 0; i < n; i++)
+            ReadOnlySpan<uint> src = keys.AsSpan(0, n);
+            if (identity)
             {
-                int d = (int)(keys[i] >> shift) & 0xFF;
-                int pos = count[d]++;
-                tk[pos] = keys[i];
-                ti[pos] = idx[i];
+                for (int i = 0; i < src.Length; i++)
+                {
+                    uint key = src[i];
+                    int pos = count[(int)((key >> shift) & RadixMask)]++;
+                    tk[pos] = key;
+                    ti[pos] = i;
+                }
+                identity = false;
+            }
+            else
+            {
+                for (int i = 0; i < src.Length; i++)
+                {
+                    uint key = src[i];
+                    int pos = count[(int)((key >> shift) & RadixMask)]++;
+                    tk[pos] = key;
+                    ti[pos] = idx[i];
+                }
             }
             (keys, tk) = (tk, keys);
             (idx, ti) = (ti, idx);
         }
+        if (identity) for (int i = 0; i < n; i++) idx[i] = i; // every key equal: the order stays
         _keys = keys; _tmpKeys = tk; _idx = idx; _tmpIdx = ti;
     }
 

@@ -4,14 +4,15 @@ namespace CompGrid.Placement;
 /// Buckets of a <see cref="ClusterSnapshot"/>'s nodes in the same state — same node class (capacity, partitions, GPU
 /// model) and the same free resources and flags — so that a best-fit or spread search scores each distinct state once
 /// instead of every node. Live buckets are linked per (class, free CPUs), so best fit visits the tightest CPU levels
-/// first and stops at a bound; each bucket keeps a lazy min-heap of its node indexes for the lowest-index tie break.
+/// first and stops at a bound; each bucket keeps its nodes in a min-heap of node indexes for the lowest-index tie break.
 /// Built lazily, then kept current on every change. Features are not part of a class (they are checked by the
 /// threshold scan instead), so requests with feature constraints do not use the buckets. Not thread-safe.
 /// <para>
 /// Nothing is allocated per placement: the arrays are sized for one bucket per node when built (a node is in one
-/// bucket, so no more are ever live), a bucket that empties leaves the hash table and its id is reused, and heaps start
-/// in one shared arena (<see cref="ArenaSlot"/> entries each) and get an array of their own only when they outgrow it,
-/// which a reused id keeps.
+/// bucket, so no more are ever live), a bucket that empties leaves the hash table and its id is reused, and the heaps
+/// are intrusive pairing heaps whose links live in three per-node arrays (a node is in exactly one heap), so no bucket,
+/// however large it grows, needs storage of its own. A node leaving a bucket is cut out of its heap exactly, so the
+/// minimum is always the heap's root.
 /// </para>
 /// </summary>
 internal sealed class StateBuckets
@@ -28,15 +29,11 @@ internal sealed class StateBuckets
     private Dictionary<NodeClass, int>? _classIndex;
     private BucketKey[] _bucketKeys = new BucketKey[64];
     private int[] _bucketCount = new int[64];
-    private int[]?[] _heapArray = new int[]?[64];
-    private int[] _heapOffset = new int[64], _heapCap = new int[64];
-    private int[] _arena = [];
+    private int[] _heapRoot = new int[64];
+    // pairing-heap links per node: first child, next sibling, and the previous sibling or (for a first child) the parent
+    private int[] _child = new int[16], _sibling = new int[16], _prev = new int[16];
     private int[] _freeIds = new int[64];
     private int _freeCount;
-    private int[] _bucketHeapSize = new int[64];
-
-    /// <summary>Heap entries each bucket has in the shared arena before it needs an array of its own.</summary>
-    internal const int ArenaSlot = 8;
     private int[] _bucketNext = new int[64], _bucketPrev = new int[64];
     private int[] _classBase = [];
     private int[] _cpuHeads = [];
@@ -63,7 +60,11 @@ internal sealed class StateBuckets
         _classIndex ??= [];
         _classIndex.Clear();
         _classCount = 0;
-        if (_nodeClass.Length < count) { _nodeClass = new int[count]; _nodeBucket = new int[count]; }
+        if (_nodeClass.Length < count)
+        {
+            _nodeClass = new int[count]; _nodeBucket = new int[count];
+            _child = new int[count]; _sibling = new int[count]; _prev = new int[count];
+        }
         for (int i = 0; i < count; i++)
         {
             var c = new NodeClass(capCpus[i], capMem[i], capGpus[i], partitions[i], gpuModels[i]);
@@ -90,12 +91,9 @@ internal sealed class StateBuckets
         int capacity = count + 64;
         if (_bucketKeys.Length < capacity)
         {
-            _bucketKeys = new BucketKey[capacity]; _bucketCount = new int[capacity]; _heapArray = new int[]?[capacity];
-            _heapOffset = new int[capacity]; _heapCap = new int[capacity]; _bucketHeapSize = new int[capacity];
+            _bucketKeys = new BucketKey[capacity]; _bucketCount = new int[capacity]; _heapRoot = new int[capacity];
             _bucketNext = new int[capacity]; _bucketPrev = new int[capacity]; _freeIds = new int[capacity];
         }
-        if (_arena.Length < _bucketKeys.Length * ArenaSlot) _arena = new int[_bucketKeys.Length * ArenaSlot];
-        for (int b = 0; b < _bucketKeys.Length; b++) { _heapArray[b] = _arena; _heapOffset[b] = b * ArenaSlot; _heapCap[b] = ArenaSlot; }
         int slots = 128;
         while (slots < 4 * _bucketKeys.Length) slots *= 2;
         if (_bucketSlots.Length < slots) _bucketSlots = new int[slots];
@@ -110,6 +108,7 @@ internal sealed class StateBuckets
         int b = BucketFor(KeyOf(s, node));
         int old = _nodeBucket[node];
         if (old == b) return;
+        if (old >= 0) RemoveFromHeap(old, node);
         if (old >= 0 && --_bucketCount[old] == 0)
         {
             // unlink from its (class, free CPUs) list and empty its heap
@@ -117,7 +116,6 @@ internal sealed class StateBuckets
             if (prev >= 0) _bucketNext[prev] = next;
             else _cpuHeads[_classBase[_bucketKeys[old].Class] + _bucketKeys[old].FreeCpus] = next;
             if (next >= 0) _bucketPrev[next] = prev;
-            _bucketHeapSize[old] = 0;
             LiveCount--;
             RemoveFromHash(old);
             if (_freeCount == _freeIds.Length) Array.Resize(ref _freeIds, _freeCount * 2);
@@ -163,7 +161,7 @@ internal sealed class StateBuckets
                         ? -ClusterSnapshot.Score(c.CapCpus, c.CapMem, c.CapGpus, key.FreeCpus, key.FreeMem, key.FreeGpus, r)
                         : ClusterSnapshot.PackScore(c.CapCpus, c.CapMem, c.CapGpus, key.FreeCpus, key.FreeMem, key.FreeGpus, r);
                     if (best >= 0 && score > bestScore) continue;
-                    int n = BucketMin(b);
+                    int n = _heapRoot[b];
                     if (best < 0 || score < bestScore || n < best) { best = n; bestScore = score; }
                 }
             }
@@ -195,14 +193,12 @@ internal sealed class StateBuckets
         {
             // Not reached while EnsureBuilt sized the arrays for every node; kept so a miscount degrades, not fails.
             int n = id * 2;
-            Array.Resize(ref _bucketKeys, n); Array.Resize(ref _bucketCount, n); Array.Resize(ref _heapArray, n);
-            Array.Resize(ref _heapOffset, n); Array.Resize(ref _heapCap, n);
-            Array.Resize(ref _bucketHeapSize, n); Array.Resize(ref _bucketNext, n); Array.Resize(ref _bucketPrev, n);
+            Array.Resize(ref _bucketKeys, n); Array.Resize(ref _bucketCount, n); Array.Resize(ref _heapRoot, n);
+            Array.Resize(ref _bucketNext, n); Array.Resize(ref _bucketPrev, n); Array.Resize(ref _freeIds, n);
         }
         _bucketKeys[id] = key;
         _bucketCount[id] = 0;
-        if (_heapArray[id] is null) { _heapArray[id] = new int[4]; _heapOffset[id] = 0; _heapCap[id] = 4; }
-        _bucketHeapSize[id] = 0;
+        _heapRoot[id] = -1;
         _bucketNext[id] = _bucketPrev[id] = -1;
         _bucketSlots[h] = id + 1;
         return id;
@@ -256,65 +252,66 @@ internal sealed class StateBuckets
             _cpuHeads[head] = b;
             LiveCount++;
         }
-        // lazy min-heap of node indexes: entries whose node has since left the bucket are dropped when they surface
-        int size = _bucketHeapSize[b];
-        // compact when stale entries pile up, and before growing a full heap
-        if (size > 2 * _bucketCount[b] + 8 || (size == _heapCap[b] && size > _bucketCount[b])) size = CompactHeap(b);
-        if (size == _heapCap[b])
-        {
-            // outgrew its room: an array of its own, kept by the id from now on
-            var own = new int[size * 2];
-            Heap(b)[..size].CopyTo(own);
-            _heapArray[b] = own; _heapOffset[b] = 0; _heapCap[b] = own.Length;
-        }
-        Span<int> heap = Heap(b);
-        int i = size++;
-        heap[i] = node;
-        while (i > 0)
-        {
-            int p = (i - 1) >> 1;
-            if (heap[p] <= heap[i]) break;
-            (heap[p], heap[i]) = (heap[i], heap[p]);
-            i = p;
-        }
-        _bucketHeapSize[b] = size;
+        _child[node] = -1;
+        _heapRoot[b] = Meld(_heapRoot[b], node);
     }
 
-    private Span<int> Heap(int b) => _heapArray[b].AsSpan(_heapOffset[b], _heapCap[b]);
-
-    private int CompactHeap(int b)
+    // Pairing heap: the root holds the lowest node index; Meld makes the larger root the first child of the smaller.
+    // Both arguments are roots (or -1); the result is a root with no sibling.
+    private int Meld(int a, int b)
     {
-        Span<int> heap = Heap(b);
-        int size = _bucketHeapSize[b], k = 0;
-        for (int i = 0; i < size; i++)
-            if (_nodeBucket[heap[i]] == b) heap[k++] = heap[i];
-        heap[..k].Sort();
-        int u = 0;
-        for (int i = 0; i < k; i++)
-            if (u == 0 || heap[u - 1] != heap[i]) heap[u++] = heap[i];
-        _bucketHeapSize[b] = u;
-        return u; // a sorted array is a valid min-heap
+        if (a < 0) { _sibling[b] = _prev[b] = -1; return b; }
+        if (b < 0) { _sibling[a] = _prev[a] = -1; return a; }
+        if (b < a) (a, b) = (b, a);
+        int first = _child[a];
+        _sibling[b] = first;
+        if (first >= 0) _prev[first] = b;
+        _prev[b] = a;
+        _child[a] = b;
+        _sibling[a] = _prev[a] = -1;
+        return a;
     }
 
-    private int BucketMin(int b)
+    // Two-pass pairing of a sibling list into one root: meld neighbours left to right, then the pairs right to left.
+    private int MergePairs(int first)
     {
-        Span<int> heap = Heap(b);
-        int size = _bucketHeapSize[b];
-        while (size > 0 && _nodeBucket[heap[0]] != b)
+        int stack = -1; // the pairs, linked through _sibling, last pair first
+        while (first >= 0)
         {
-            heap[0] = heap[--size];
-            int i = 0;
-            while (true)
-            {
-                int l = 2 * i + 1, r = l + 1, m = i;
-                if (l < size && heap[l] < heap[m]) m = l;
-                if (r < size && heap[r] < heap[m]) m = r;
-                if (m == i) break;
-                (heap[m], heap[i]) = (heap[i], heap[m]);
-                i = m;
-            }
+            int a = first, b = _sibling[a];
+            if (b < 0) { _prev[a] = -1; _sibling[a] = stack; stack = a; break; }
+            first = _sibling[b];
+            int m = Meld(a, b);
+            _sibling[m] = stack;
+            stack = m;
         }
-        _bucketHeapSize[b] = size;
-        return size > 0 ? heap[0] : -1;
+        int root = -1;
+        while (stack >= 0)
+        {
+            int next = _sibling[stack];
+            _sibling[stack] = -1;
+            root = Meld(root, stack);
+            stack = next;
+        }
+        return root;
+    }
+
+    // Cuts a node out of its bucket's heap: its children are paired into one subtree that is melded back.
+    private void RemoveFromHeap(int b, int node)
+    {
+        int sub = MergePairs(_child[node]);
+        if (_heapRoot[b] == node)
+        {
+            _heapRoot[b] = sub < 0 ? -1 : sub;
+        }
+        else
+        {
+            int p = _prev[node], next = _sibling[node];
+            if (_child[p] == node) _child[p] = next;
+            else _sibling[p] = next;
+            if (next >= 0) _prev[next] = p;
+            _heapRoot[b] = Meld(_heapRoot[b], sub);
+        }
+        _child[node] = _sibling[node] = _prev[node] = -1;
     }
 }

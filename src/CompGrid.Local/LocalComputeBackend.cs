@@ -61,6 +61,9 @@ internal sealed class LocalComputeBackend : IComputeBackend, IBackendEventSource
         Payloads = [PayloadKind.CommandLine, PayloadKind.Script, PayloadKind.Executable],
     };
 
+    /// <summary>The supervisor (tests drive its callbacks directly).</summary>
+    internal JobSupervisor Supervisor => _supervisor;
+
     /// <summary>Whether jobs get cgroups of their own (false: the rlimit fallback).</summary>
     internal bool UsesCgroups => _supervisor.Cgroups is not null;
 
@@ -85,7 +88,7 @@ internal sealed class LocalComputeBackend : IComputeBackend, IBackendEventSource
                     throw new CompGridException($"Job '{id}' already has a run on backend '{Name}' that has not been completed; it can run again once that run has ended and been completed.") { Backend = Name, Operation = "submit", JobId = id, IsTransient = true };
                 // A requeued job (an availability window closed on it): its earlier run ended, was completed and is
                 // not charged, so its records make way for the new run's.
-                Directory.Delete(supervisorDir, recursive: true);
+                _supervisor.ClearCompletedRun(id);
             }
             Directory.CreateDirectory(supervisorDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }

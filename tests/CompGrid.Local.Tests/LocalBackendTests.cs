@@ -124,4 +124,35 @@ public sealed class LocalBackendTests(LocalBackendFixture fixture) : IClassFixtu
         Assert.Contains("Shell", ex.Message, StringComparison.Ordinal);
         Assert.Contains("Nodes[0].Cpus", ex.Message, StringComparison.Ordinal);
     }
+    [Fact]
+    public async Task Requeue_LateExitOfTheEarlierRun_LeavesTheNewRunAlone()
+    {
+        // A requeued job runs again under its id. The earlier run's exit callback can arrive after the new run
+        // started (the thread pool is late); it must not write the new run's exit status or kill it (CI saw
+        // "killed by signal 9" on the requeued run).
+        string id = "cg-t-" + Guid.NewGuid().ToString("N")[..12];
+        var request = new BackendJobRequest { JobId = id, Spec = Spec(JobPayload.Command("sleep 300")), Nodes = ["n1"], MemoryMiBPerNode = 256, Walltime = TimeSpan.FromMinutes(5) };
+        var local = (LocalComputeBackend)Backend;
+        await Backend.SubmitAsync(request);
+        await WaitAsync(id, s => s == JobState.Running);
+        var firstRun = local.Supervisor.Running.Single(r => r.JobId == id);
+        await Backend.CancelAsync(id);
+        Assert.Equal(JobState.Cancelled, (await WaitAsync(id, s => s.IsTerminal())).State);
+        await Backend.CompleteAsync(id);
+
+        await Backend.SubmitAsync(request);
+        await WaitAsync(id, s => s == JobState.Running);
+        var secondRun = local.Supervisor.Running.Single(r => r.JobId == id);
+        Assert.NotEqual(firstRun.Pid, secondRun.Pid);
+
+        local.Supervisor.OnExited(firstRun, 137);
+
+        var status = await Backend.GetStatusAsync(id);
+        Assert.Equal(JobState.Running, status!.State);
+        Assert.True(ProcFs.IsAlive(secondRun.Pid, secondRun.StartTime), "the new run's process was killed by the old run's exit");
+        Assert.False(File.Exists(Path.Combine(fixture.StateDirectory, "supervisor", id, "exit")), "the old run's exit status was written into the new run's records");
+        await Backend.CancelAsync(id);
+        Assert.Equal(JobState.Cancelled, (await WaitAsync(id, s => s.IsTerminal())).State);
+        await Backend.CompleteAsync(id);
+    }
 }

@@ -27,7 +27,8 @@ internal sealed class JobSupervisor : IDisposable
     private readonly Action<BackendJobStatus> _publish;
     private readonly ConcurrentDictionary<string, Tracked> _tracked = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _leftoverCgroups = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, object> _gates = new(StringComparer.Ordinal);
+    // Striped, never removed: a late callback of a forgotten run must still serialize with the job's next run.
+    private readonly object[] _gates = [.. Enumerable.Range(0, 64).Select(_ => new object())];
     private readonly ITimer _sampler;
 
     public JobSupervisor(string backend, LocalBackendOptions options, SupervisorStore store, ICgroupDriver? cgroups, JobIdentities identities, TimeProvider time, ILogger logger, Action<BackendJobStatus> publish)
@@ -51,6 +52,7 @@ internal sealed class JobSupervisor : IDisposable
     public void Track(LocalJobRecord record, Process? process)
     {
         var t = new Tracked(record);
+        if (_tracked.TryGetValue(record.JobId, out var replaced)) replaced.Dispose();
         _tracked[record.JobId] = t;
         if (record.Walltime > TimeSpan.Zero)
         {
@@ -60,12 +62,24 @@ internal sealed class JobSupervisor : IDisposable
         if (process is null) return;
         _ = process.WaitForExitAsync().ContinueWith(_ => Guarded(record.JobId, () =>
         {
-            // The exit status of our own child: the one a job cannot forge.
-            _store.WriteExitIfMissing(record.JobId, process.ExitCode);
+            int exitCode = process.ExitCode;
             process.Dispose();
-            Settle(record);
-            if (Status(record.JobId) is { } s) _publish(s);
+            OnExited(record, exitCode);
         }), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>The run's own process exited (our wait saw it): its exit status is recorded and the run settled.</summary>
+    internal void OnExited(LocalJobRecord record, int exitCode)
+    {
+        lock (Gate(record.JobId))
+        {
+            // A late exit of a requeued job's earlier run: the new run owns the records now.
+            if (!IsCurrentRun(record)) return;
+            // The exit status of our own child: the one a job cannot forge.
+            _store.WriteExitIfMissing(record.JobId, exitCode);
+            Settle(record);
+        }
+        if (Status(record.JobId) is { } s) _publish(s);
     }
 
     /// <summary>The job's state from the supervisor's records; a job found ended is settled first.</summary>
@@ -97,27 +111,39 @@ internal sealed class JobSupervisor : IDisposable
         };
     }
 
-    /// <summary>Cancels a running job.</summary>
     /// <summary>Sends <paramref name="signal"/> to every process of a running job (SIGSTOP/SIGCONT: the agent's desktop policy); false when it has ended.</summary>
     public bool Signal(LocalJobRecord r, int signal)
     {
-        if (_store.Has(r.JobId, "ended") || !ProcFs.IsAlive(r.Pid, r.StartTime)) return false;
+        if (!IsCurrentRun(r) || _store.Has(r.JobId, "ended") || !ProcFs.IsAlive(r.Pid, r.StartTime)) return false;
         if (r.InCgroup) _cgroups?.Open(r.JobId).Signal(signal);
         ProcFs.SignalSession(r.Pid, signal);
         return true;
     }
 
+    /// <summary>Cancels a running job.</summary>
     public void Cancel(LocalJobRecord r)
     {
         _store.Mark(r.JobId, "cancelled");
         Terminate(r);
     }
 
+    /// <summary>
+    /// Removes the records of a job's completed run so that the job can run again (a requeue), serialized with the
+    /// old run's late callbacks.
+    /// </summary>
+    public void ClearCompletedRun(string id)
+    {
+        lock (Gate(id))
+        {
+            Forget(id);
+            Directory.Delete(_store.Dir(id), recursive: true);
+        }
+    }
+
     /// <summary>Stops watching a completed job.</summary>
     public void Forget(string id)
     {
         if (_tracked.TryRemove(id, out var t)) t.Dispose();
-        _gates.TryRemove(id, out _);
     }
 
     /// <summary>
@@ -154,9 +180,9 @@ internal sealed class JobSupervisor : IDisposable
     /// </summary>
     public void Settle(LocalJobRecord r)
     {
-        lock (_gates.GetOrAdd(r.JobId, _ => new object()))
+        lock (Gate(r.JobId))
         {
-            if (_store.Has(r.JobId, "ended")) return;
+            if (!IsCurrentRun(r) || _store.Has(r.JobId, "ended")) return;
             JobUsage usage;
             if (r.InCgroup && _cgroups is not null)
             {
@@ -185,7 +211,7 @@ internal sealed class JobSupervisor : IDisposable
 
     private void EnforceWalltime(LocalJobRecord r)
     {
-        if (_store.Has(r.JobId, "ended") || !ProcFs.IsAlive(r.Pid, r.StartTime)) return;
+        if (!IsCurrentRun(r) || _store.Has(r.JobId, "ended") || !ProcFs.IsAlive(r.Pid, r.StartTime)) return;
         _store.Mark(r.JobId, "timedout");
         Log.TimedOut(_logger, r.JobId, r.Walltime);
         Terminate(r);
@@ -208,10 +234,18 @@ internal sealed class JobSupervisor : IDisposable
 
     private void Kill(LocalJobRecord r, IJobCgroup? cg)
     {
+        if (!IsCurrentRun(r)) return;
         cg?.KillAll();
         ProcFs.SignalSession(r.Pid, ProcFs.SIGKILL);
         KillUid(r);
     }
+
+    private object Gate(string jobId) => _gates[(int)((uint)StringComparer.Ordinal.GetHashCode(jobId) % (uint)_gates.Length)];
+
+    // Records are kept per job id, and a requeued job runs again under the same id: a timer or exit callback of an
+    // earlier run must not kill, mark or measure the run that replaced it. A run is its process (pid and start time).
+    private bool IsCurrentRun(LocalJobRecord r) =>
+        _store.Read(r.JobId) is { } current && current.Pid == r.Pid && current.StartTime == r.StartTime;
 
     // Timer and exit callbacks run on the thread pool: a file that vanished under them is logged, never a crash.
     private void Guarded(string jobId, Action action)

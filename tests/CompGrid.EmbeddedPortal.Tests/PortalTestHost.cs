@@ -28,7 +28,7 @@ public sealed class PortalTestHost : IAsyncDisposable
 
     public Uri Address { get; }
 
-    public static async Task<PortalTestHost> StartAsync(TimeProvider? clock = null)
+    public static async Task<PortalTestHost> StartAsync(TimeProvider? clock = null, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var directory = new TempDirectory();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Production" });
@@ -38,9 +38,19 @@ public sealed class PortalTestHost : IAsyncDisposable
             ["Portal:DatabasePath"] = Path.Combine(directory.Path, "portal.db"),
             ["CompGrid:Process:WorkDirectory"] = Path.Combine(directory.Path, "work"),
         });
+        if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
         if (clock is not null) builder.Services.AddSingleton(clock);
         var app = Portal.Build(builder);
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            directory.Dispose();
+            throw;
+        }
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         return new PortalTestHost(app, directory, new Uri(address));
     }

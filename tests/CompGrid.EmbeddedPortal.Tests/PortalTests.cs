@@ -117,3 +117,18 @@ public sealed class OfficeHoursPortalTests
         Assert.NotEqual(JobState.AwaitingApproval, (await Submit(120)).State);
     }
 }
+
+/// <summary>A bad setting stops the portal at start-up with a message naming the setting and the rule.</summary>
+[Trait("Category", "EmbeddedPortal")]
+public sealed class PortalConfigurationTests
+{
+    [Theory]
+    [InlineData("Portal:ApiKeys:0:Sha256", "not-a-hash", "Portal:ApiKeys[0].Sha256 must be 64 hex digits")]
+    [InlineData("CompGrid:Process:Cpus", "0", "Cpus must be at least 1")]
+    public async Task Start_BadSetting_FailsNamingIt(string key, string value, string message)
+    {
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() =>
+            PortalTestHost.StartAsync(settings: new Dictionary<string, string?> { [key] = value }));
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+    }
+}

@@ -8,7 +8,8 @@ namespace CompGrid.Ordering;
 /// summed, minus nice; highest first, ties by submit time then job id. Fair share is Slurm's classic
 /// <c>F = 2^(-UE/S)</c> (registered as <c>multifactor</c>) or Fair Tree (registered as <c>fair-tree</c>), over usage
 /// from a <see cref="FairShareLedger"/> decayed by its half-life. <see cref="Explain"/> breaks a job's priority down
-/// like <c>sprio</c>. Ordering keeps per-job figures (association, submit time, nice, CPUs) by position between calls, so a queue that barely changed is keyed, radix-sorted and reordered without reading its job records.
+/// like <c>sprio</c>. Ordering keeps per-job figures (association, submit time, nice, CPUs) by position between
+/// calls, so a queue that barely changed is keyed, radix-sorted and reordered without reading its job records.
 /// </summary>
 internal sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
 {
@@ -106,30 +107,38 @@ internal sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
             _ageWeight = _options.AgeWeight; _fairShareWeight = _options.FairShareWeight; _sizeWeight = _options.JobSizeWeight;
             ReadOnlySpan<JobRecord> records = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(pending);
             LoadJobs(records);
-            Span<int> cpuCounts = _cpus.AsSpan(0, n);
-            int maxCpus = 1;
-            if (_options.ClusterCpus <= 0)
-                foreach (int c in cpuCounts) if (c > maxCpus) maxCpus = c;
+            ReadOnlySpan<int> cpuCounts = _cpus.AsSpan(0, n), nices = _nice.AsSpan(0, n);
+            int maxCpus = 1, minNice = 0, maxNice = 0;
+            for (int i = 0; i < cpuCounts.Length; i++)
+            {
+                if (cpuCounts[i] > maxCpus) maxCpus = cpuCounts[i];
+                int nice = nices[i];
+                if (nice < minNice) minNice = nice;
+                if (nice > maxNice) maxNice = nice;
+            }
             _sizeScale = _options.ClusterCpus > 0 ? _options.ClusterCpus : maxCpus;
             FillFactors(now);
+            double minFactor = 1, maxFactor = 0;
+            foreach (double f in _factor.AsSpan(0, _factorCount)) { minFactor = Math.Min(minFactor, f); maxFactor = Math.Max(maxFactor, f); }
 
-            double lo = double.MaxValue, hi = double.MinValue;
-            for (int i = 0; i < n; i++)
-            {
-                double p = PriorityAt(i);
-                if (p < lo) lo = p;
-                if (p > hi) hi = p;
-            }
             // 32-bit keys: the priority scaled onto [0, 2^32) and inverted (ascending keys = descending priority).
             // Jobs whose priorities differ by less than one step share a key and are put in exact order (priority,
-            // submit time, id) afterwards. The priority is computed again rather than kept: 8 bytes a job fewer.
+            // submit time, id) afterwards, so the bounds need only hold every priority, not be its minimum and
+            // maximum: they are summed from each term's range, which saves a pass over the jobs.
+            double lo = 0, hi = 0;
+            void Term(double a, double b) { lo += Math.Min(a, b); hi += Math.Max(a, b); }
+            Term(0, _ageWeight);
+            Term(minFactor * _fairShareWeight, maxFactor * _fairShareWeight);
+            Term(-maxNice, -minNice);
+            Term(0, _sizeWeight);
+            if (!_plain) { Term(0, _options.QosWeight); Term(0, _options.PartitionWeight); }
             double k = hi > lo ? uint.MaxValue / (hi - lo) : 0;
             Span<int> hist = _radixCount;
             hist.Clear();
             Span<uint> keys = _keys.AsSpan(0, n);
             for (int i = 0; i < keys.Length; i++)
             {
-                uint key = uint.MaxValue - (uint)Math.Min(uint.MaxValue, (PriorityAt(i) - lo) * k);
+                uint key = uint.MaxValue - (uint)Math.Clamp((PriorityAt(i) - lo) * k, 0, uint.MaxValue);
                 keys[i] = key;
                 hist[(int)(key & RadixMask)]++;
                 hist[RadixSize + (int)((key >> RadixBits) & RadixMask)]++;

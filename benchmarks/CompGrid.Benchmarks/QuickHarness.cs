@@ -5,8 +5,9 @@ namespace CompGrid.Benchmarks;
 /// <summary>A stopwatch run of each placement scenario (development aid; the numbers to quote come from --targets or BenchmarkDotNet).</summary>
 public static class QuickHarness
 {
-    public static int Run()
+    public static int Run(string? only = null)
     {
+        if (only is not null) return RunOne(only);
         var ff = new FirstFitBenchmarks(); ff.Setup();
         Time("first-fit 10k x 100k", ff.SetupFast, ff.FirstFit, FirstFitBenchmarks.JobCount);
         Time("naive first-fit", ff.SetupNaive, ff.NaiveFirstFit, FirstFitBenchmarks.NaiveJobCount);
@@ -21,6 +22,23 @@ public static class QuickHarness
         var g = new GangBenchmarks(); g.Setup();
         Time("gangs", g.SetupFast, g.Gangs, GangBenchmarks.GangCount);
         Time("naive gangs", g.SetupNaive, g.NaiveGangs, GangBenchmarks.NaiveGangCount);
+        return 0;
+    }
+
+    // "--quick placement": first fit, best fit and gangs only (no naive baselines, no scale runs).
+    private static int RunOne(string only)
+    {
+        if (only != "placement") return 1;
+        var ff = new FirstFitBenchmarks(); ff.Setup();
+        var bf = new BestFitBenchmarks(); bf.Setup();
+        var g = new GangBenchmarks(); g.Setup();
+        for (int k = 0; k < 3; k++)
+        {
+            double f = Time("first-fit 10k x 100k", ff.SetupFast, ff.FirstFit, FirstFitBenchmarks.JobCount);
+            double b = Time("best-fit 10k x 100k", bf.SetupFast, bf.BestFit, BestFitBenchmarks.JobCount);
+            Time("gangs", g.SetupFast, g.Gangs, GangBenchmarks.GangCount);
+            Console.WriteLine($"  best/first {b / f:F3}");
+        }
         return 0;
     }
 

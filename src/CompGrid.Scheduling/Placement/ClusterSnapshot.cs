@@ -409,9 +409,9 @@ public sealed class ClusterSnapshot
         if (chosen.Length < need || need > Count) return false;
         if (need == 1)
         {
-            int n = (request.RequiredFeatures | request.ForbiddenFeatures) != 0
-                ? ScanBest(request, spread, avoidGpuNodes)
-                : _buckets.BestSingle(this, request, spread, avoidGpuNodes);
+            // Features are not part of a bucket's class, so feature-constrained requests scan the threshold rows.
+            int n = (request.RequiredFeatures | request.ForbiddenFeatures) == 0 ? _buckets.BestSingle(this, request, spread, avoidGpuNodes)
+                : spread ? ScanBest(request, spread, avoidGpuNodes) : BestPackScan(request, avoidGpuNodes);
             if (n < 0) return false;
             chosen[0] = n;
             return true;
@@ -483,6 +483,12 @@ public sealed class ClusterSnapshot
             if (best < 0 || s < bestScore) { best = n; bestScore = s; }
         }
         return best;
+    }
+
+    private int BestPackScan(in PlacementRequest r, bool avoidGpu)
+    {
+        _index.EnsureBuilt(this);
+        return _index.BestPack(this, r, avoidGpu);
     }
 
     private bool BestGang(in PlacementRequest r, Span<int> chosen, bool spread, bool avoidGpu)

@@ -134,6 +134,95 @@ internal sealed class ThresholdIndex
         return -1;
     }
 
+    /// <summary>
+    /// Best fit over every fitting node (for requests the state buckets cannot serve, such as feature constraints): the
+    /// lowest <see cref="ClusterSnapshot.PackScore"/>, ties to the lowest index, or -1. One pass over the rows; once a
+    /// node in use is the best, a candidate is dropped without dividing when a bound shows it cannot beat it.
+    /// </summary>
+    public int BestPack(ClusterSnapshot s, in PlacementRequest request, bool avoidGpu)
+    {
+        int w = _words;
+        int cpuOff = Level(request.Cpus, _cpuShift, _cpuLevels) * w;
+        int memOff = Level(request.MemoryMiB, _memShift, _memLevels) * w;
+        int gpuOff = Level(request.Gpus, _gpuShift, _gpuLevels) * w;
+        if (cpuOff < 0 || memOff < 0 || gpuOff < 0) return -1;
+        ReadOnlySpan<ulong> cpu = _cpuRows.AsSpan(cpuOff, w), mem = _memRows.AsSpan(memOff, w), gpu = _gpuRows.AsSpan(gpuOff, w);
+        ReadOnlySpan<ulong> avail = _availRow;
+        ReadOnlySpan<ulong> x1 = request.Exclusive ? _idleRow : default, x2 = avoidGpu ? _noGpuRow : default;
+        ulong req = request.RequiredFeatures;
+        ReadOnlySpan<ulong> f1 = req != 0 ? FeatureRow(BitOperations.TrailingZeroCount(req)) : default;
+        req &= req - 1;
+        ReadOnlySpan<ulong> f2 = req != 0 ? FeatureRow(BitOperations.TrailingZeroCount(req)) : default;
+        ReadOnlySpan<ulong> nf = request.ForbiddenFeatures != 0 ? FeatureRow(BitOperations.TrailingZeroCount(request.ForbiddenFeatures)) : default;
+        ReadOnlySpan<int> freeCpus = s.FreeCpus, freeGpus = s.FreeGpus, capCpus = s.CapacityCpus, capGpus = s.CapacityGpus;
+        ReadOnlySpan<long> freeMem = s.FreeMemoryMiB, capMem = s.CapacityMemoryMiB;
+        int rCpus = request.Cpus, rGpus = request.Gpus;
+        long rMem = request.MemoryMiB;
+        int best = -1;
+        long bestScore = long.MaxValue;
+        // While a node in use is the best: its score B; any node in use scores at least 2c and 2m (c + m + |c - m|
+        // = 2 max(c, m)), so one whose c or m is at least ceil(B / 2) cannot win (ties go to the earlier index).
+        long half = long.MaxValue;
+        Span<int> emptyCpus = stackalloc int[8], emptyGpus = stackalloc int[8];
+        Span<long> emptyMem = stackalloc long[8];
+        int emptySeen = 0;
+        for (int wi = 0; wi < w; wi++)
+        {
+            ulong bits = cpu[wi] & mem[wi] & gpu[wi] & avail[wi];
+            if (bits == 0) continue;
+            if (!x1.IsEmpty) bits &= x1[wi];
+            if (!x2.IsEmpty) bits &= x2[wi];
+            if (!f1.IsEmpty) bits &= f1[wi];
+            if (!f2.IsEmpty) bits &= f2[wi];
+            if (!nf.IsEmpty) bits &= ~nf[wi];
+            while (bits != 0)
+            {
+                int node = (wi << 6) + BitOperations.TrailingZeroCount(bits);
+                bits &= bits - 1;
+                int fc = freeCpus[node], fg = freeGpus[node], cc = capCpus[node], cg = capGpus[node];
+                long fm = freeMem[node], cm = capMem[node];
+                if (fc < rCpus || fm < rMem || fg < rGpus || !s.MatchesStatic(node, request)) continue;
+                bool empty = fc == cc && fm == cm && fg == cg;
+                if (empty)
+                {
+                    // An empty node's score depends only on its capacity, and each capacity is scored once: a later empty
+                    // node of a capacity already seen ties at best, and ties go to the earlier index.
+                    if (half != long.MaxValue) continue; // and it scores above any node in use
+                    int seen = 0;
+                    while (seen < emptySeen && (emptyCpus[seen] != cc || emptyMem[seen] != cm || emptyGpus[seen] != cg)) seen++;
+                    if (seen < emptySeen) continue;
+                    if (emptySeen < emptyCpus.Length)
+                    {
+                        emptyCpus[emptySeen] = cc; emptyMem[emptySeen] = cm; emptyGpus[emptySeen] = cg;
+                        emptySeen++;
+                    }
+                }
+                if (half != long.MaxValue)
+                {
+                    if (cc > 0 && (fc - (long)rCpus) * ClusterSnapshot.ScoreScale >= half * cc) continue;
+                    if (cm > 0 && (fm - rMem) * ClusterSnapshot.ScoreScale >= half * cm) continue;
+                }
+                if (half != long.MaxValue)
+                {
+                    // The score in floating point (pipelined divisions) is within 3 of the exact one (three floors), so a
+                    // node at least 4 above the best cannot win and skips the exact integer divisions.
+                    double cd = cc > 0 ? (fc - (double)rCpus) * ClusterSnapshot.ScoreScale / cc : 0;
+                    double md = cm > 0 ? (fm - (double)rMem) * ClusterSnapshot.ScoreScale / cm : 0;
+                    double gd = cg > 0 ? (fg - (double)rGpus) * ClusterSnapshot.ScoreScale / cg : 0;
+                    if (2 * Math.Max(cd, md) + gd >= bestScore + 4) continue;
+                }
+                long score = ClusterSnapshot.PackScore(cc, cm, cg, fc, fm, fg, request);
+                if (score < bestScore)
+                {
+                    best = node;
+                    bestScore = score;
+                    half = score < ClusterSnapshot.OpenPenalty ? (score + 1) / 2 : long.MaxValue;
+                }
+            }
+        }
+        return best;
+    }
+
     private ReadOnlySpan<ulong> FeatureRow(int feature) => _featureRows.AsSpan(feature * _words, _words);
 
     // -1 when the amount exceeds the top level (no node can have it).

@@ -16,6 +16,8 @@ internal sealed class ThresholdIndex
     private int _words; // 64-bit words per row
     private int _cpuShift, _gpuShift, _memShift;
     private int _cpuLevels, _memLevels, _gpuLevels;
+    private int _maxCpu;
+    private long _maxMem;
     private ulong[] _cpuRows = [], _memRows = [], _gpuRows = [];
     private ulong[] _availRow = [], _idleRow = [], _noGpuRow = [];
     private ulong[] _featureRows = []; // 64 rows, one per feature bit
@@ -43,6 +45,8 @@ internal sealed class ThresholdIndex
             maxGpu = Math.Max(maxGpu, capGpus[i]);
             maxMem = Math.Max(maxMem, capMem[i]);
         }
+        _maxCpu = maxCpu;
+        _maxMem = maxMem;
         _cpuShift = ShiftFor(maxCpu, MaxCpuLevels);
         _gpuShift = ShiftFor(maxGpu, MaxGpuLevels);
         _memShift = ShiftFor(maxMem, MaxMemLevels);
@@ -192,9 +196,12 @@ internal sealed class ThresholdIndex
         Span<int> emptyCpus = stackalloc int[8], emptyGpus = stackalloc int[8];
         Span<long> emptyMem = stackalloc long[8];
         int emptySeen = 0;
+        ReadOnlySpan<ulong> cpuCut = default, memCut = default;
         for (int wi = 0; wi < _words; wi++)
         {
             ulong bits = rows.Word(wi);
+            if (!cpuCut.IsEmpty) bits &= ~cpuCut[wi];
+            if (!memCut.IsEmpty) bits &= ~memCut[wi];
             while (bits != 0)
             {
                 int node = (wi << 6) + BitOperations.TrailingZeroCount(bits);
@@ -237,11 +244,27 @@ internal sealed class ThresholdIndex
                     best = node;
                     bestScore = score;
                     half = score < ClusterSnapshot.OpenPenalty ? (score + 1) / 2 : long.MaxValue;
+                    if (half != long.MaxValue)
+                    {
+                        // Whole words at once: a node with at least r + ceil(half x the largest capacity / scale) CPUs
+                        // (or memory) free has c (or m) >= half on any node, so the rows at those levels drop out.
+                        cpuCut = CutRow(_cpuRows, rCpus + CeilDiv(half * _maxCpu, ClusterSnapshot.ScoreScale), _cpuShift, _cpuLevels);
+                        memCut = CutRow(_memRows, rMem + CeilDiv(half * _maxMem, ClusterSnapshot.ScoreScale), _memShift, _memLevels);
+                    }
                 }
             }
         }
         return best;
     }
+
+    // The row of nodes with at least `amount` free (rounded up to a level), or empty when no node has that much.
+    private ReadOnlySpan<ulong> CutRow(ulong[] rows, long amount, int shift, int levels)
+    {
+        long level = Math.Max(0, (amount + (1L << shift) - 1) >> shift);
+        return level < levels ? rows.AsSpan((int)level * _words, _words) : default;
+    }
+
+    private static long CeilDiv(long a, long b) => (a + b - 1) / b;
 
     private ReadOnlySpan<ulong> FeatureRow(int feature) => _featureRows.AsSpan(feature * _words, _words);
 

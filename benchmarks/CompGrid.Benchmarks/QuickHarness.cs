@@ -5,8 +5,9 @@ namespace CompGrid.Benchmarks;
 /// <summary>A stopwatch run of each placement scenario (development aid; the numbers to quote come from --targets or BenchmarkDotNet).</summary>
 public static class QuickHarness
 {
-    public static int Run()
+    public static int Run(string? only = null)
     {
+        if (only is not null) return RunOne(only);
         var ff = new FirstFitBenchmarks(); ff.Setup();
         Time("first-fit 10k x 100k", ff.SetupFast, ff.FirstFit, FirstFitBenchmarks.JobCount);
         Time("naive first-fit", ff.SetupNaive, ff.NaiveFirstFit, FirstFitBenchmarks.NaiveJobCount);
@@ -24,17 +25,37 @@ public static class QuickHarness
         return 0;
     }
 
+    // "--quick placement": first fit, best fit and gangs only (no naive baselines, no scale runs).
+    private static int RunOne(string only)
+    {
+        if (only != "placement") return 1;
+        var ff = new FirstFitBenchmarks(); ff.Setup();
+        var bf = new BestFitBenchmarks(); bf.Setup();
+        var g = new GangBenchmarks(); g.Setup();
+        for (int k = 0; k < 3; k++)
+        {
+            double f = Time("first-fit 10k x 100k", ff.SetupFast, ff.FirstFit, FirstFitBenchmarks.JobCount);
+            double b = Time("best-fit 10k x 100k", bf.SetupFast, bf.BestFit, BestFitBenchmarks.JobCount);
+            Time("gangs", g.SetupFast, g.Gangs, GangBenchmarks.GangCount);
+            Console.WriteLine($"  best/first {b / f:F3}");
+        }
+        return 0;
+    }
+
     public static double Time(string name, Action setup, Func<int> run, int ops)
     {
         setup(); run(); // warm-up
         setup();
+        TimeSpan cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         long alloc = GC.GetAllocatedBytesForCurrentThread();
         var sw = Stopwatch.StartNew();
         int placed = run();
         sw.Stop();
         alloc = GC.GetAllocatedBytesForCurrentThread() - alloc;
+        // CPU time as well: on a loaded machine the wall clock counts the time the run waited for a core
+        double cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds;
         double perSec = ops / sw.Elapsed.TotalSeconds;
-        Console.WriteLine($"{name}: {perSec:N0} ops/s ({sw.Elapsed.TotalMilliseconds:F1} ms, placed {placed}/{ops}, {alloc / (double)ops:F2} B/op)");
+        Console.WriteLine($"{name}: {perSec:N0} ops/s ({sw.Elapsed.TotalMilliseconds:F1} ms, CPU {cpuMs:F0} ms = {ops / cpuMs / 1e3:F2} M ops/s, placed {placed}/{ops}, {alloc / (double)ops:F2} B/op)");
         return perSec;
     }
 }

@@ -26,6 +26,9 @@ public class SubmitBenchmarks
     [Params(1, 8)]
     public int Submitters { get; set; }
 
+    /// <summary>The transactions the store's writer ran for the last <see cref="StoreSubmits"/> (jobs / batches = mean batch).</summary>
+    internal long StoreBatches => _store?.WriteBatches ?? 0;
+
     private string NextPath() => Path.Combine(_dir, $"run{Interlocked.Increment(ref _run)}.db");
 
     [IterationSetup(Target = nameof(StoreSubmits))]

@@ -92,7 +92,7 @@ public static class Targets
         Line("EASY backfill cycle 5k nodes x 50k pending", $"{bfMs:F1} ms per cycle, {Bytes("EasyBackfillCycle") / 1e6:F2} MB", "<= 50 ms", bfMs <= 50, naiveBfPerCandidate / (bfMs / BackfillBenchmarks.PendingCount));
         double fsMs = Ms("OrderMillion");
         double fsRatio = Ms("NaiveOrder") / FairShareBenchmarks.NaiveJobCount / (fsMs / FairShareBenchmarks.JobCount);
-        Line("fair-share ordering of 1M queued jobs", $"{fsMs:F1} ms", "<= 50 ms and >= 20x the naive ordering of the same 1M jobs", fsMs <= 50 && fsRatio >= 20, fsRatio);
+        Line("fair-share ordering of 1M queued jobs", $"{fsMs:F1} ms (naive {Ms("NaiveOrder"):F0} ms for {FairShareBenchmarks.NaiveJobCount} jobs; ratio per job)", "<= 50 ms and >= 20x the naive ordering per job", fsMs <= 50 && fsRatio >= 20, fsRatio);
         if (only is null || "Footprint".Contains(only, StringComparison.OrdinalIgnoreCase) || "FairShare".Contains(only, StringComparison.OrdinalIgnoreCase))
         {
             double perNode = Footprint.BytesPerNode();

@@ -76,15 +76,32 @@ public static class QuickScheduling
 
 public static class QuickSubmit
 {
+    /// <summary>Wall rate and process CPU per job (user + system, all threads): on a loaded machine the CPU figure compares runs.</summary>
     public static void Run()
     {
         var b = new SubmitBenchmarks();
+        string only = Environment.GetEnvironmentVariable("COMPGRID_QUICK_SUBMIT") ?? ""; // "store" or "engine": one path only (profiling)
         foreach (int n in new[] { 1, 8 })
         {
             b.Submitters = n;
-            QuickHarness.Time($"store submits, {n} submitter(s)", b.SetupStore, b.StoreSubmits, SubmitBenchmarks.JobsPerInvoke);
-            QuickHarness.Time($"engine submits, {n} submitter(s)", b.SetupEngine, b.EngineSubmits, SubmitBenchmarks.JobsPerInvoke);
+            if (only is "" or "store") Time($"store submits, {n} submitter(s)", b.SetupStore, b.StoreSubmits);
+            if (only is "" or "store") Console.WriteLine($"  {SubmitBenchmarks.JobsPerInvoke / (double)b.StoreBatches:F1} writes per transaction");
+            if (only is "" or "engine") Time($"engine submits, {n} submitter(s)", b.SetupEngine, b.EngineSubmits);
         }
         b.Cleanup();
+    }
+
+    private static void Time(string name, Action setup, Func<int> run)
+    {
+        setup(); run(); // warm-up
+        setup();
+        var process = Process.GetCurrentProcess();
+        TimeSpan cpu = process.TotalProcessorTime;
+        var sw = Stopwatch.StartNew();
+        int jobs = run();
+        sw.Stop();
+        process.Refresh();
+        double cpuUs = (process.TotalProcessorTime - cpu).TotalMicroseconds / jobs;
+        Console.WriteLine($"{name}: {jobs / sw.Elapsed.TotalSeconds:N0} jobs/s wall, {cpuUs:F1} us CPU per job");
     }
 }

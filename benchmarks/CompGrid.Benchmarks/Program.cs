@@ -5,7 +5,7 @@ if (args.Contains("--quick"))
 {
     if (args.Contains("--scheduling")) { QuickScheduling.Run(); return 0; }
     if (args.Contains("--submit")) { QuickSubmit.Run(); return 0; }
-    return QuickHarness.Run();
+    return QuickHarness.Run(args.Contains("--placement") ? "placement" : null);
 }
 if (args.Contains("--targets"))
 {

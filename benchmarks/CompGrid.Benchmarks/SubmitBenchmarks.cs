@@ -26,6 +26,20 @@ public class SubmitBenchmarks
     [Params(1, 8)]
     public int Submitters { get; set; }
 
+    /// <summary>The transactions the store's writer ran for the last <see cref="StoreSubmits"/> (jobs / batches = mean batch).</summary>
+    internal long StoreBatches => _store?.WriteBatches ?? 0;
+
+    /// <summary>One pass of <see cref="StoreSubmits"/> from <paramref name="submitters"/> submitters: the mean number of writes each transaction held.</summary>
+    internal double WritesPerTransaction(int submitters)
+    {
+        Submitters = submitters;
+        SetupStore();
+        int jobs = StoreSubmits();
+        double perTx = jobs / (double)StoreBatches;
+        Cleanup();
+        return perTx;
+    }
+
     private string NextPath() => Path.Combine(_dir, $"run{Interlocked.Increment(ref _run)}.db");
 
     [IterationSetup(Target = nameof(StoreSubmits))]

@@ -78,6 +78,11 @@ public static class Targets
         Line("durable submits on SQLite, store, 8 submitters", $"{st8:F0} submits/s", ">= 20000/s", st8 >= 20_000, double.NaN);
         Line("durable submits on SQLite, store, 1 submitter", $"{st1:F0} submits/s", ">= 5000/s", st1 >= 5_000, double.NaN);
         Line("durable submits through the engine (backend runs nothing), 8 submitters", $"{en8:F0} jobs/s ({en1:F0}/s from 1)", ">= 10000/s", en8 >= 10_000, double.NaN);
+        if (only is null || "SubmitBenchmarks".Contains(only, StringComparison.OrdinalIgnoreCase))
+        {
+            double perTx = new SubmitBenchmarks().WritesPerTransaction(8);
+            Line("group commit on SQLite, 8 submitters (load-independent)", $"{perTx:F1} writes per transaction", ">= 3", perTx >= 3, double.NaN);
+        }
         double s1 = results.TryGetValue("FirstFitAll@1000", out var r1) ? r1.MedianNs / 10_000 : double.NaN;
         double s100 = results.TryGetValue("FirstFitAll@100000", out var r100) ? r100.MedianNs / 1_000_000 : double.NaN;
         double s10 = results.TryGetValue("FirstFitAll@10000", out var r10) ? r10.MedianNs / 100_000 : double.NaN;
@@ -87,7 +92,7 @@ public static class Targets
         Line("EASY backfill cycle 5k nodes x 50k pending", $"{bfMs:F1} ms per cycle, {Bytes("EasyBackfillCycle") / 1e6:F2} MB", "<= 50 ms", bfMs <= 50, naiveBfPerCandidate / (bfMs / BackfillBenchmarks.PendingCount));
         double fsMs = Ms("OrderMillion");
         double fsRatio = Ms("NaiveOrder") / FairShareBenchmarks.NaiveJobCount / (fsMs / FairShareBenchmarks.JobCount);
-        Line("fair-share ordering of 1M queued jobs", $"{fsMs:F1} ms", "<= 50 ms and >= 20x the naive ordering of the same 1M jobs", fsMs <= 50 && fsRatio >= 20, fsRatio);
+        Line("fair-share ordering of 1M queued jobs", $"{fsMs:F1} ms (naive {Ms("NaiveOrder"):F0} ms for {FairShareBenchmarks.NaiveJobCount} jobs; ratio per job)", "<= 50 ms and >= 20x the naive ordering per job", fsMs <= 50 && fsRatio >= 20, fsRatio);
         if (only is null || "Footprint".Contains(only, StringComparison.OrdinalIgnoreCase) || "FairShare".Contains(only, StringComparison.OrdinalIgnoreCase))
         {
             double perNode = Footprint.BytesPerNode();
@@ -97,7 +102,7 @@ public static class Targets
             Line($"bytes per queued job, multifactor ordering of {FairShareBenchmarks.JobCount} jobs (working buffers)", $"{perJob:F1} B/job", $"<= {Footprint.JobCeiling} B", perJob <= Footprint.JobCeiling, double.NaN);
         }
         double g = PerSec("Gangs");
-        Line("gangs of 2-64 nodes on 10k nodes", $"{g / 1e3:F0} k gangs/s", ">= 50 k/s", g >= 50e3, g / PerSec("NaiveGangs"));
+        Line("gangs of 2-64 nodes on 10k nodes", $"{g / 1e3:F0} k gangs/s", ">= 200 k/s", g >= 200e3, g / PerSec("NaiveGangs"));
         foreach (string scale in new[] { "0.35", "0.5" })
             foreach (string easy in new[] { "False", "True" })
             {

@@ -109,6 +109,28 @@ public sealed class AttackTests(AttackHostFixture fixture) : IClassFixture<Attac
     }
 
     [Fact]
+    public async Task JobReadingTheHostsOwnDatabase_IsDenied()
+    {
+        // The real sample host's data directory and SQLite file (0711 and 0600, set by Program.cs), read by a job.
+        string data = fixture.Host.DataDirectory, db = Path.Combine(data, "compgrid.db");
+        Assert.True(File.Exists(db), "the host keeps its jobs in " + db);
+        var job = await Alice.PostJobAsync(new
+        {
+            executable = "/bin/sh",
+            arguments = new[] { "-c", "id -u; head -c 16 \"$1\"; echo read=$?; ls \"$2\"; echo list=$?", "job", db, data },
+            cpus = 1,
+        });
+        string id = job["id"]!.GetValue<string>();
+        var done = await Alice.WaitForStateAsync(id, HttpJson.Terminal.Contains, TimeSpan.FromSeconds(60));
+        Assert.Equal("Completed", done["state"]!.GetValue<string>());
+        string logs = await Alice.GetStringAsync($"/api/jobs/{id}/logs");
+        Assert.DoesNotContain("SQLite format", logs, StringComparison.Ordinal);
+        Assert.Matches(@"read=[1-9]", logs);
+        Assert.Matches(@"list=[1-9]", logs);
+        Assert.DoesNotMatch(@"(?m)^0$", logs);   // not root
+    }
+
+    [Fact]
     public async Task OversizedBody_413_HugeEnvironment_400NamingEnvironment()
     {
         int jobsBefore = await CountJobsAsync();
@@ -180,7 +202,8 @@ public sealed class AttackTests(AttackHostFixture fixture) : IClassFixture<Attac
 /// <summary>A host whose submit and simulation limits are small, to hit them.</summary>
 public sealed class RateLimitHostFixture() : ConfiguredHostFixture(
     "--CompGrid:Limits:Submit:PermitLimit=3", "--CompGrid:Limits:Submit:Window=01:00:00",
-    "--CompGrid:Limits:Simulation:PermitLimit=1", "--CompGrid:Limits:Simulation:Window=01:00:00");
+    "--CompGrid:Limits:Simulation:PermitLimit=1", "--CompGrid:Limits:Simulation:Window=01:00:00",
+    "--CompGrid:Limits:Quote:PermitLimit=2", "--CompGrid:Limits:Quote:Window=01:00:00");
 
 [Trait("Category", "SampleHost")]
 public sealed class RateLimitTests(RateLimitHostFixture fixture) : IClassFixture<RateLimitHostFixture>
@@ -198,6 +221,17 @@ public sealed class RateLimitTests(RateLimitHostFixture fixture) : IClassFixture
         await bob.PostJobAsync(new { command = "true" });   // a partition per user
         // Refused before the body is read: even a valid submission is not stored.
         Assert.Equal(3, (await alice.GetFromJsonAsync<JsonArray>("/api/jobs"))!.Count);
+    }
+
+    [Fact]
+    public async Task QuoteBurst_429WithRetryAfter()
+    {
+        using var alice = fixture.Host.Client("dev-alice-token");
+        var body = new { cpus = 1, walltimeSeconds = 60, account = "alice-lab" };
+        for (int i = 0; i < 2; i++) Assert.Equal(HttpStatusCode.OK, (await alice.PostAsJsonAsync("/api/quotes", body)).StatusCode);
+        var r = await alice.PostAsJsonAsync("/api/quotes", body);
+        Assert.Equal(HttpStatusCode.TooManyRequests, r.StatusCode);
+        Assert.NotNull(r.Headers.RetryAfter);
     }
 
     [Fact]

@@ -86,6 +86,9 @@ public static class CompGridErrorCodes
     /// <summary>A staged file or archive broke the path, link, size or count rules; nothing was written.</summary>
     public const string UnsafeArchive = "unsafe-archive";
 
+    /// <summary>A job's outputs exceeded the configured byte or file-count limit; nothing beyond the limit was written.</summary>
+    public const string OutputLimit = "output-limit";
+
     /// <summary>Staging inputs or outputs failed.</summary>
     public const string StagingErrors = "staging-errors";
 
@@ -106,6 +109,9 @@ public static class CompGridErrorCodes
 
     /// <summary>The SSH server refused the configured user or key.</summary>
     public const string SshAuthentication = "ssh-auth";
+
+    /// <summary>The SSH connection could not be made (the host does not resolve or answer); transient unless the name does not resolve.</summary>
+    public const string SshConnect = "ssh-connect";
 
     /// <summary>The backend itself refused the operation for the identity CompGrid uses (for example Slurm's "Access/permission denied").</summary>
     public const string PermissionDenied = "permission-denied";

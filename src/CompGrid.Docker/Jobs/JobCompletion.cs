@@ -66,7 +66,7 @@ internal sealed class JobCompletion(DockerBackendState state, Func<string, Cance
             foreach (var item in entry.Outputs)
             {
                 try { await StageOutAsync(engine, entry, item, budget, cancellationToken).ConfigureAwait(false); }
-                catch (CompGridException e) when (e.Code is "unsafe-archive" or "output-limit") { rejected ??= e; Log.OutputRejected(state.Logger, entry.JobId, e.Message); }
+                catch (CompGridException e) when (e.Code is CompGridErrorCodes.UnsafeArchive or CompGridErrorCodes.OutputLimit) { rejected ??= e; Log.OutputRejected(state.Logger, entry.JobId, e.Message); }
             }
             await client.RemoveContainerAsync(entry.ContainerId, force: true, volumes: true, entry.JobId, cancellationToken).ConfigureAwait(false);
             lock (entry.Gate)
@@ -87,7 +87,7 @@ internal sealed class JobCompletion(DockerBackendState state, Func<string, Cance
     {
         var segments = TarStaging.Segments(item.Source);
         if (segments.Length == 0 || TarStaging.CheckRelativePath(item.Source) is not null || TarStaging.CheckRelativePath(item.Destination) is not null)
-            throw Rejected(entry, $"Output '{item.Source}' -> '{item.Destination}' of job {entry.JobId} escapes its directory.", "unsafe-archive");
+            throw Rejected(entry, $"Output '{item.Source}' -> '{item.Destination}' of job {entry.JobId} escapes its directory.", CompGridErrorCodes.UnsafeArchive);
         string source = entry.WorkDirectory.TrimEnd('/') + "/" + string.Join('/', segments);
         var archive = await engine.Client.GetArchiveAsync(entry.ContainerId, source, entry.JobId, cancellationToken).ConfigureAwait(false);
         if (archive is null)
@@ -103,14 +103,14 @@ internal sealed class JobCompletion(DockerBackendState state, Func<string, Cance
             {
                 // The download stops at the budget: a container cannot fill the portal's disk through its outputs.
                 if (!await StageOutCopy.CopyAtMostAsync(archive, file, budget.ArchiveBytesLeft, cancellationToken).ConfigureAwait(false))
-                    throw Rejected(entry, $"Output '{item.Source}' of job {entry.JobId} was not staged: the outputs are larger than {budget.MaxBytes} bytes (DockerBackendOptions.MaxOutputBytes).", "output-limit");
+                    throw Rejected(entry, $"Output '{item.Source}' of job {entry.JobId} was not staged: the outputs are larger than {budget.MaxBytes} bytes (DockerBackendOptions.MaxOutputBytes).", CompGridErrorCodes.OutputLimit);
             }
             file.Position = 0;
             var (plan, problems) = OutputArchive.Check(file, segments[^1], entry.OutputDirectory, item.Destination, budget);
             if (plan is null)
             {
                 bool limit = problems.Any(p => p.Contains("DockerBackendOptions.Max", StringComparison.Ordinal));
-                throw Rejected(entry, $"Output '{item.Source}' of job {entry.JobId} was not staged: {string.Join("; ", problems)}.", limit ? "output-limit" : "unsafe-archive");
+                throw Rejected(entry, $"Output '{item.Source}' of job {entry.JobId} was not staged: {string.Join("; ", problems)}.", limit ? CompGridErrorCodes.OutputLimit : CompGridErrorCodes.UnsafeArchive);
             }
             file.Position = 0;
             OutputArchive.Extract(file, plan);

@@ -1,4 +1,3 @@
-using CompGrid.Scheduling.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace CompGrid.Scheduling.Availability;
@@ -41,7 +40,7 @@ internal sealed class WindowEnforcer(AvailabilitySchedule schedule, ActiveJobs j
         var backend = router.BackendOf(job);
         try { await backend.CancelAsync(job.BackendJobId!, ct).ConfigureAwait(false); }
         catch (JobNotFoundException) { /* gone already: tracking settles it */ }
-        AvailabilityLog.Signalled(logger, job.Id, pool);
+        Log.Signalled(logger, job.Id, pool);
         var status = await backend.GetStatusAsync(job.BackendJobId!, ct).ConfigureAwait(false);
         // The backend's own words ("cancelled") would hide why: keep the window's reason on the record.
         if (status is not null) await tracker.ApplyStatusAsync(job, status.State.IsTerminal() ? status with { Reason = reason } : status, ct).ConfigureAwait(false);
@@ -62,7 +61,7 @@ internal sealed class WindowEnforcer(AvailabilitySchedule schedule, ActiveJobs j
             State = JobState.Queued, Reason = reason, BackendJobId = null, Nodes = [], DispatchedAt = null, StartedAt = null,
             NativeState = null, ExitCode = null, Signal = null,
         }, "engine", ct).ConfigureAwait(false);
-        AvailabilityLog.Requeued(logger, job.Id, pool);
+        Log.Requeued(logger, job.Id, pool);
         _draining.Add((backend, job.BackendJobId!));
         await CleanUpAsync(ct).ConfigureAwait(false);
     }

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace CompGrid;
 
 /// <summary>Writes each notification to the log.</summary>
-public sealed class LoggingNotifier : IJobNotifier
+internal sealed class LoggingNotifier : IJobNotifier
 {
     private readonly ILogger<LoggingNotifier> _logger;
 
@@ -19,7 +19,7 @@ public sealed class LoggingNotifier : IJobNotifier
     {
         ArgumentNullException.ThrowIfNull(notification);
         var j = notification.Job;
-        NotificationsLog.JobChanged(_logger, j.Id, j.Spec.Name, j.Spec.Owner, notification.PreviousState?.ToString() ?? "-", j.State, j.Reason ?? "");
+        Log.JobChanged(_logger, j.Id, j.Spec.Name, j.Spec.Owner, notification.PreviousState?.ToString() ?? "-", j.State, j.Reason ?? "");
         return ValueTask.CompletedTask;
     }
 }

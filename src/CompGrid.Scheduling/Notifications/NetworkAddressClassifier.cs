@@ -4,7 +4,7 @@ using System.Net.Sockets;
 namespace CompGrid;
 
 /// <summary>What kind of destination an IP address is, for deciding where outbound requests may go.</summary>
-public enum NetworkAddressScope
+internal enum NetworkAddressScope
 {
     /// <summary>A globally routable unicast address.</summary>
     Public,
@@ -39,7 +39,7 @@ public enum NetworkAddressScope
 /// address: IPv4-mapped (<c>::ffff:10.0.0.1</c> is <see cref="NetworkAddressScope.Private"/>), NAT64 (<c>64:ff9b::/96</c>)
 /// and 6to4 (<c>2002::/16</c>), so a private IPv4 destination cannot be reached through its IPv6 spelling.
 /// </summary>
-public static class NetworkAddressClassifier
+internal static class NetworkAddressClassifier
 {
     private static readonly (IPNetwork Network, NetworkAddressScope Scope)[] s_v4 =
     [

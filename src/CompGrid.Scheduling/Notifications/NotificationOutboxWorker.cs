@@ -161,7 +161,7 @@ public sealed class NotificationOutboxWorker : IAsyncDisposable
             int claimed = 0;
             try { claimed = await RunOnceAsync(ct).ConfigureAwait(false); }
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
-            catch (Exception ex) { NotificationsLog.OutboxFailed(_logger, _options.PollInterval, ex); }
+            catch (Exception ex) { Log.OutboxFailed(_logger, _options.PollInterval, ex); }
             if (claimed >= _options.BatchSize) continue; // a full batch: more may be due at once
             using var nap = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var delay = Task.Delay(_options.PollInterval, _time, nap.Token);
@@ -199,7 +199,7 @@ public sealed class NotificationOutboxWorker : IAsyncDisposable
         }
         // The receiver has it: record that even while stopping, or it would be sent again.
         await _outbox.MarkDeliveredAsync(message.Id, _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
-        NotificationsLog.Delivered(_logger, message.Id, message.Notifier, attempts);
+        Log.Delivered(_logger, message.Id, message.Notifier, attempts);
         AttemptCompleted?.Invoke(this, new OutboxAttemptEventArgs(message, OutboxMessageState.Delivered, attempts, null, null));
     }
 
@@ -207,8 +207,8 @@ public sealed class NotificationOutboxWorker : IAsyncDisposable
     {
         DateTimeOffset? retryAt = permanent || attempts >= _options.MaxAttempts ? null : _time.GetUtcNow() + Backoff(_options, attempts);
         await _outbox.MarkFailedAsync(message.Id, error, retryAt, CancellationToken.None).ConfigureAwait(false);
-        if (retryAt is { } at) NotificationsLog.WillRetry(_logger, message.Id, message.Notifier, attempts, at, error);
-        else NotificationsLog.DeadLettered(_logger, message.Id, message.Notifier, attempts, error);
+        if (retryAt is { } at) Log.WillRetry(_logger, message.Id, message.Notifier, attempts, at, error);
+        else Log.DeadLettered(_logger, message.Id, message.Notifier, attempts, error);
         AttemptCompleted?.Invoke(this, new OutboxAttemptEventArgs(message, retryAt is null ? OutboxMessageState.DeadLettered : OutboxMessageState.Pending, attempts, error, retryAt));
     }
 

@@ -66,7 +66,7 @@ internal sealed class NotificationOutboxWriter
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            NotificationsLog.EnqueueFailed(_logger, job.Id, ex);
+            Log.EnqueueFailed(_logger, job.Id, ex);
             return;
         }
         Wake();

@@ -19,7 +19,7 @@ namespace CompGrid;
 /// address. A failure throws, so the outbox retries it: transient for timeouts, connection failures, 408, 429 and
 /// 5xx; permanent (dead-lettered at once) for refused destinations, redirects and other 4xx.
 /// </summary>
-public sealed class WebhookNotifier : IJobNotifier, IDisposable
+internal sealed class WebhookNotifier : IJobNotifier, IDisposable
 {
     private readonly HttpClient _http;
     private readonly WebhookNotifierOptions _options;
@@ -97,30 +97,30 @@ public sealed class WebhookNotifier : IJobNotifier, IDisposable
                 if (response.IsSuccessStatusCode) return;
                 if (status is >= 300 and < 400) throw Refused(jobId, $"{url} answered {status} (redirects are not followed)");
                 bool transient = status is 408 or 429 or >= 500;
-                NotificationsLog.WebhookFailed(_logger, url, jobId, $"HTTP {status}");
+                Log.WebhookFailed(_logger, url, jobId, $"HTTP {status}");
                 throw new CompGridException($"Webhook {url} answered HTTP {status}.") { JobId = jobId, Operation = "webhook", IsTransient = transient };
             }, ct).ConfigureAwait(false);
         }
         catch (HttpRequestException ex) when (FindGuardError(ex) is { } refused)
         {
-            if (!refused.IsTransient) NotificationsLog.WebhookRefused(_logger, jobId, refused.Message);
+            if (!refused.IsTransient) Log.WebhookRefused(_logger, jobId, refused.Message);
             throw new CompGridException(refused.Message, ex) { JobId = jobId, Operation = "webhook", IsTransient = refused.IsTransient };
         }
         catch (HttpRequestException ex)
         {
-            NotificationsLog.WebhookFailed(_logger, url, jobId, ex.Message);
+            Log.WebhookFailed(_logger, url, jobId, ex.Message);
             throw new CompGridException($"Webhook {url} failed: {ex.Message}", ex) { JobId = jobId, Operation = "webhook", IsTransient = true };
         }
         catch (TimeoutRejectedException ex)
         {
-            NotificationsLog.WebhookFailed(_logger, url, jobId, $"no answer within {_options.Timeout}");
+            Log.WebhookFailed(_logger, url, jobId, $"no answer within {_options.Timeout}");
             throw new CompGridException($"Webhook {url} did not answer within {_options.Timeout}.", ex) { JobId = jobId, Operation = "webhook", IsTransient = true };
         }
     }
 
     private CompGridException Refused(string jobId, string reason)
     {
-        NotificationsLog.WebhookRefused(_logger, jobId, reason);
+        Log.WebhookRefused(_logger, jobId, reason);
         return new CompGridException($"Webhook refused: {reason}.") { JobId = jobId, Operation = "webhook", IsTransient = false };
     }
 

@@ -8,7 +8,8 @@ namespace CompGrid.Ordering;
 /// summed, minus nice; highest first, ties by submit time then job id. Fair share is Slurm's classic
 /// <c>F = 2^(-UE/S)</c> (registered as <c>multifactor</c>) or Fair Tree (registered as <c>fair-tree</c>), over usage
 /// from a <see cref="FairShareLedger"/> decayed by its half-life. <see cref="Explain"/> breaks a job's priority down
-/// like <c>sprio</c>. Ordering a million jobs takes one key pass and one array sort; buffers are reused between calls.
+/// like <c>sprio</c>. Ordering keeps per-job figures (association, submit time, nice, CPUs) by position between
+/// calls, so a queue that barely changed is keyed, radix-sorted and reordered without reading its job records.
 /// </summary>
 internal sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
 {
@@ -26,20 +27,35 @@ internal sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
     private readonly FrozenDictionary<string, double> _qos, _partition;
     private FairShareResult? _fairShare;
     private long _fairShareVersion = -1;
+    // Per queued job, at the job's position in the last input (struct of arrays): the record itself, its association's
+    // index, submit ticks, nice and CPU count. A record at the same position as last time (or a few further on, after
+    // removals) is the same immutable object, so its figures are reused and the ordering reads no JobRecord.
+    private JobRecord?[] _input = [];
+    private int _inputCount;
+    private long[] _submit = [];
+    private int[] _assoc = [], _nice = [], _cpus = [];
     private uint[] _keys = [], _tmpKeys = [];
-    private double[] _base = [];
-    private int[] _cpus = [];
     private int[] _idx = [], _tmpIdx = [];
     // LSD radix sort of the 32-bit keys in three passes of 11, 11 and 10 bits; the three histograms are counted
     // while the keys are made, so the sort reads the keys only to scatter them.
     private const int RadixBits = 11, RadixSize = 1 << RadixBits, RadixMask = RadixSize - 1;
     private readonly int[] _radixCount = new int[3 * RadixSize];
+    private const int LookAhead = 8;
     private const int CacheSize = 16384;
     private readonly CacheEntry[] _cache = new CacheEntry[CacheSize];
+    // Associations seen in queued jobs, by index; their factors are refilled only when the fair-share result changes.
+    private readonly List<(string Account, string User)> _assocs = [];
+    private readonly Dictionary<(string, string), int> _assocIndex = [];
+    private double[] _factor = [];
+    private FairShareResult? _factorSource;
+    private int _factorCount;
+    // The terms of the current Order call, shared with the tie comparer.
+    private long _nowTicks;
+    private double _sizeScale, _maxAgeTicks, _ageWeight, _fairShareWeight, _sizeWeight;
+    private bool _plain;
 
-    private readonly record struct CacheEntry(string? Account, string? User, double Factor);
+    private readonly record struct CacheEntry(string? Account, string? User, int Assoc);
     private readonly HashSet<(string, string)> _known = [];
-    private JobRecord[] _scratch = [];
 
     /// <summary>Creates the policy.</summary>
     public MultifactorPriorityPolicy(MultifactorPriorityOptions? options = null, FairShareLedger? ledger = null, FairShareAlgorithm algorithm = FairShareAlgorithm.Classic)
@@ -83,115 +99,179 @@ internal sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
         {
             int n = pending.Count;
             if (n < 2) return;
-            if (_keys.Length < n)
-            {
-                int size = Math.Max(n, _keys.Length * 2);
-                _keys = new uint[size]; _idx = new int[size]; _tmpKeys = new uint[size]; _tmpIdx = new int[size]; _scratch = new JobRecord[size];
-                _base = new double[size]; _cpus = new int[size];
-            }
+            Reserve(n);
             DateTimeOffset now = context.Now;
-            FairShareResult fs = CurrentFairShare(now);
-            Array.Clear(_cache);
-            string defaultAccount = _ledger.Options.DefaultAccount;
-            long nowTicks = now.UtcTicks;
+            _nowTicks = now.UtcTicks;
+            _plain = _maxQos <= 0 && _maxPartition <= 0;
+            _maxAgeTicks = _options.MaxAge.Ticks;
+            _ageWeight = _options.AgeWeight; _fairShareWeight = _options.FairShareWeight; _sizeWeight = _options.JobSizeWeight;
             ReadOnlySpan<JobRecord> records = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(pending);
-            for (int pass = 0; pass < 2; pass++)
+            LoadJobs(records);
+            ReadOnlySpan<int> cpuCounts = _cpus.AsSpan(0, n), nices = _nice.AsSpan(0, n);
+            int maxCpus = 1, minNice = 0, maxNice = 0;
+            for (int i = 0; i < cpuCounts.Length; i++)
             {
-                HashSet<(string, string)>? missing = null;
-                string? lastAccount = null, lastUser = null;
-                double lastFs = 1;
-                int maxCpus = 1;
-                // One pass over the records: everything but the job-size term (which needs the largest job) goes into
-                // _base; the second pass runs over two compact arrays.
-                Span<double> bases = _base.AsSpan(0, n);
-                Span<int> cpuCounts = _cpus.AsSpan(0, n);
-                CacheEntry[] cache = _cache;
-                double wAge = _options.AgeWeight, wFs = _options.FairShareWeight, maxAge = _options.MaxAge.Ticks;
-                bool plain = _maxQos <= 0 && _maxPartition <= 0;
-                for (int i = 0; i < records.Length; i++)
-                {
-                    JobRecord job = records[i];
-                    JobSpec spec = job.Spec;
-                    string account = spec.Account ?? defaultAccount, user = spec.Owner;
-                    if (!ReferenceEquals(account, lastAccount) || !ReferenceEquals(user, lastUser))
-                    {
-                        // A direct-mapped cache keyed by the strings' identity saves hashing their text per job.
-                        int slot = (RuntimeHelpers.GetHashCode(account) * 31 + RuntimeHelpers.GetHashCode(user)) & (CacheSize - 1);
-                        ref CacheEntry ce = ref cache[slot];
-                        if (ReferenceEquals(ce.Account, account) && ReferenceEquals(ce.User, user)) lastFs = ce.Factor;
-                        else if (fs.TryGetFactor(account, user, out lastFs)) ce = new CacheEntry(account, user, lastFs);
-                        else { (missing ??= []).Add((account, user)); lastFs = 1; }
-                        lastAccount = account; lastUser = user;
-                    }
-                    ResourceRequest res = spec.Resources;
-                    int cpus = res.Cpus * res.Nodes;
-                    if (cpus > maxCpus) maxCpus = cpus;
-                    cpuCounts[i] = cpus;
-                    if (plain)
-                    {
-                        // the same sum as BasePriority, in the same order, without the QOS and partition lookups
-                        long waited = nowTicks - job.SubmittedAt.UtcTicks;
-                        double age = waited <= 0 ? 0 : Math.Min(1, waited / maxAge);
-                        bases[i] = age * wAge + lastFs * wFs - spec.Nice; // adding the zero QOS and partition terms changes nothing
-                    }
-                    else bases[i] = BasePriority(spec, job.SubmittedAt.UtcTicks, nowTicks, lastFs);
-                }
-                if (missing is null)
-                {
-                    double scale = _options.ClusterCpus > 0 ? _options.ClusterCpus : maxCpus;
-                    double lo = double.MaxValue, hi = double.MinValue;
-                    Span<double> prio = _base.AsSpan(0, n);
-                    for (int i = 0; i < n; i++)
-                    {
-                        double p = prio[i] + SizeFactor(_cpus[i], scale) * _options.JobSizeWeight;
-                        prio[i] = p;
-                        if (p < lo) lo = p;
-                        if (p > hi) hi = p;
-                    }
-                    // 32-bit keys: the priority scaled onto [0, 2^32) and inverted (ascending keys = descending
-                    // priority). Jobs whose priorities differ by less than one step share a key and are put in exact
-                    // order (priority, submit time, id) afterwards.
-                    double k = hi > lo ? uint.MaxValue / (hi - lo) : 0;
-                    Span<int> hist = _radixCount;
-                    hist.Clear();
-                    Span<uint> keys = _keys.AsSpan(0, n);
-                    for (int i = 0; i < keys.Length; i++)
-                    {
-                        uint key = uint.MaxValue - (uint)Math.Min(uint.MaxValue, (prio[i] - lo) * k);
-                        keys[i] = key;
-                        hist[(int)(key & RadixMask)]++;
-                        hist[RadixSize + (int)((key >> RadixBits) & RadixMask)]++;
-                        hist[2 * RadixSize + (int)(key >> (2 * RadixBits))]++;
-                    }
-                    break;
-                }
-                // New associations change their siblings' shares: recompute with them, then key again.
-                foreach (var m in missing) _known.Add(m);
-                fs = Recompute(now);
-                Array.Clear(_cache);
+                if (cpuCounts[i] > maxCpus) maxCpus = cpuCounts[i];
+                int nice = nices[i];
+                if (nice < minNice) minNice = nice;
+                if (nice > maxNice) maxNice = nice;
+            }
+            _sizeScale = _options.ClusterCpus > 0 ? _options.ClusterCpus : maxCpus;
+            FillFactors(now);
+            double minFactor = 1, maxFactor = 0;
+            foreach (double f in _factor.AsSpan(0, _factorCount)) { minFactor = Math.Min(minFactor, f); maxFactor = Math.Max(maxFactor, f); }
+
+            // 32-bit keys: the priority scaled onto [0, 2^32) and inverted (ascending keys = descending priority).
+            // Jobs whose priorities differ by less than one step share a key and are put in exact order (priority,
+            // submit time, id) afterwards, so the bounds need only hold every priority, not be its minimum and
+            // maximum: they are summed from each term's range, which saves a pass over the jobs.
+            double lo = 0, hi = 0;
+            void Term(double a, double b) { lo += Math.Min(a, b); hi += Math.Max(a, b); }
+            Term(0, _ageWeight);
+            Term(minFactor * _fairShareWeight, maxFactor * _fairShareWeight);
+            Term(-maxNice, -minNice);
+            Term(0, _sizeWeight);
+            if (!_plain) { Term(0, _options.QosWeight); Term(0, _options.PartitionWeight); }
+            double k = hi > lo ? uint.MaxValue / (hi - lo) : 0;
+            Span<int> hist = _radixCount;
+            hist.Clear();
+            Span<uint> keys = _keys.AsSpan(0, n);
+            for (int i = 0; i < keys.Length; i++)
+            {
+                uint key = uint.MaxValue - (uint)Math.Clamp((PriorityAt(i) - lo) * k, 0, uint.MaxValue);
+                keys[i] = key;
+                hist[(int)(key & RadixMask)]++;
+                hist[RadixSize + (int)((key >> RadixBits) & RadixMask)]++;
+                hist[2 * RadixSize + (int)(key >> (2 * RadixBits))]++;
             }
             RadixSort(n);
-            // Equal keys: exact priority, then submit time, then id.
-            ReadOnlySpan<uint> sorted = _keys.AsSpan(0, n);
-            TieComparer? ties = null;
-            for (int i = 0; i < n - 1; i++)
-            {
-                if (sorted[i + 1] != sorted[i]) continue;
-                int j = i + 1;
-                while (j + 1 < n && sorted[j + 1] == sorted[i]) j++;
-                ties ??= new TieComparer(pending, _base);
-                if (j == i + 1)
-                {
-                    if (ties.Compare(_idx[i], _idx[j]) > 0) (_idx[i], _idx[j]) = (_idx[j], _idx[i]);
-                }
-                else Array.Sort(_idx, i, j - i + 1, ties);
-                i = j;
-            }
+            ResolveTies(n);
             Span<JobRecord> list = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(pending);
-            list.CopyTo(_scratch);
             ReadOnlySpan<int> order = _idx.AsSpan(0, n);
-            for (int i = 0; i < n; i++) list[i] = _scratch[order[i]];
-            Array.Clear(_scratch, 0, n);
+            JobRecord?[] input = _input;
+            for (int i = 0; i < list.Length; i++) list[i] = input[order[i]]!;
+        }
+    }
+
+    private void Reserve(int n)
+    {
+        if (_keys.Length >= n) return;
+        int size = Math.Max(n, _keys.Length * 2);
+        // the per-job figures survive a resize, so a growing queue keeps its cache
+        Array.Resize(ref _input, size); Array.Resize(ref _submit, size); Array.Resize(ref _assoc, size);
+        Array.Resize(ref _nice, size); Array.Resize(ref _cpus, size);
+        _keys = new uint[size]; _idx = new int[size]; _tmpKeys = new uint[size]; _tmpIdx = new int[size];
+    }
+
+    // Brings the per-job arrays in line with the input: a record found where it was last time (or up to LookAhead
+    // places further on, when jobs before it left) moves its figures down to its new position; any other record is
+    // read. A new record at a position the last input still has to be matched from ends the reuse (its slot would be
+    // overwritten), so an insertion in the middle reads the rest of the queue.
+    private void LoadJobs(ReadOnlySpan<JobRecord> records)
+    {
+        JobRecord?[] input = _input;
+        int previous = _inputCount, j = 0;
+        bool reuse = true;
+        for (int i = 0; i < records.Length; i++)
+        {
+            JobRecord job = records[i];
+            if (reuse)
+            {
+                int found = -1;
+                for (int d = 0; d <= LookAhead && j + d < previous; d++)
+                    if (ReferenceEquals(input[j + d], job)) { found = j + d; break; }
+                if (found >= 0)
+                {
+                    if (found != i)
+                    {
+                        input[i] = job; _submit[i] = _submit[found]; _assoc[i] = _assoc[found];
+                        _nice[i] = _nice[found]; _cpus[i] = _cpus[found];
+                    }
+                    j = found + 1;
+                    continue;
+                }
+                if (i >= j) reuse = false;
+            }
+            Read(i, job);
+        }
+        if (previous > records.Length) Array.Clear(input, records.Length, previous - records.Length);
+        _inputCount = records.Length;
+    }
+
+    private void Read(int i, JobRecord job)
+    {
+        JobSpec spec = job.Spec;
+        string account = spec.Account ?? _ledger.Options.DefaultAccount, user = spec.Owner;
+        // A direct-mapped cache keyed by the strings' identity saves hashing their text per job.
+        int slot = (RuntimeHelpers.GetHashCode(account) * 31 + RuntimeHelpers.GetHashCode(user)) & (CacheSize - 1);
+        ref CacheEntry ce = ref _cache[slot];
+        if (!ReferenceEquals(ce.Account, account) || !ReferenceEquals(ce.User, user))
+        {
+            if (!_assocIndex.TryGetValue((account, user), out int a))
+            {
+                _assocIndex[(account, user)] = a = _assocs.Count;
+                _assocs.Add((account, user));
+            }
+            ce = new CacheEntry(account, user, a);
+        }
+        ResourceRequest res = spec.Resources;
+        _input[i] = job;
+        _assoc[i] = ce.Assoc;
+        _submit[i] = job.SubmittedAt.UtcTicks;
+        _nice[i] = spec.Nice;
+        _cpus[i] = res.Cpus * res.Nodes;
+    }
+
+    // The factor of every association seen so far, refilled only when the fair-share result changed or associations
+    // joined. An association the result lacks changes its siblings' shares: it is added and the factors recomputed.
+    private void FillFactors(DateTimeOffset now)
+    {
+        FairShareResult fs = CurrentFairShare(now);
+        if (ReferenceEquals(fs, _factorSource) && _factorCount == _assocs.Count) return;
+        if (_factor.Length < _assocs.Count) Array.Resize(ref _factor, Math.Max(_assocs.Count, _factor.Length * 2));
+        bool missing = false;
+        for (int a = 0; a < _assocs.Count; a++)
+            if (!fs.TryGetFactor(_assocs[a].Account, _assocs[a].User, out _factor[a])) { _known.Add(_assocs[a]); missing = true; }
+        if (missing)
+        {
+            fs = Recompute(now);
+            for (int a = 0; a < _assocs.Count; a++) _factor[a] = fs.GetFactor(_assocs[a].Account, _assocs[a].User);
+        }
+        _factorSource = fs;
+        _factorCount = _assocs.Count;
+    }
+
+    // The exact priority of the job at position i of the input: the same sum, in the same order, as Compute.
+    private double PriorityAt(int i)
+    {
+        double fs = _factor[_assoc[i]], p;
+        if (_plain)
+        {
+            long waited = _nowTicks - _submit[i];
+            double age = waited <= 0 ? 0 : Math.Min(1, waited / _maxAgeTicks);
+            p = age * _ageWeight + fs * _fairShareWeight - _nice[i]; // the zero QOS and partition terms change nothing
+        }
+        else p = BasePriority(_input[i]!.Spec, _submit[i], _nowTicks, fs);
+        return p + SizeFactor(_cpus[i], _sizeScale) * _sizeWeight;
+    }
+
+    // Equal keys: exact priority, then submit time, then id. Keys are mostly unique, so this is one scan.
+    private void ResolveTies(int n)
+    {
+        ReadOnlySpan<uint> sorted = _keys.AsSpan(0, n);
+        TieComparer? ties = null;
+        for (int i = 0; i < n - 1; i++)
+        {
+            if (sorted[i + 1] != sorted[i]) continue;
+            int j = i + 1;
+            while (j + 1 < n && sorted[j + 1] == sorted[i]) j++;
+            ties ??= new TieComparer(this);
+            if (j == i + 1)
+            {
+                if (ties.Compare(_idx[i], _idx[j]) > 0) (_idx[i], _idx[j]) = (_idx[j], _idx[i]);
+            }
+            else Array.Sort(_idx, i, j - i + 1, ties);
+            i = j;
         }
     }
 
@@ -250,15 +330,14 @@ internal sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
         _keys = keys; _tmpKeys = tk; _idx = idx; _tmpIdx = ti;
     }
 
-    private sealed class TieComparer(List<JobRecord> jobs, double[] priority) : IComparer<int>
+    private sealed class TieComparer(MultifactorPriorityPolicy policy) : IComparer<int>
     {
         public int Compare(int x, int y)
         {
-            int c = priority[y].CompareTo(priority[x]); // highest first
+            int c = policy.PriorityAt(y).CompareTo(policy.PriorityAt(x)); // highest first
             if (c != 0) return c;
-            JobRecord a = jobs[x], b = jobs[y];
-            c = a.SubmittedAt.CompareTo(b.SubmittedAt);
-            return c != 0 ? c : string.CompareOrdinal(a.Id, b.Id);
+            c = policy._submit[x].CompareTo(policy._submit[y]);
+            return c != 0 ? c : string.CompareOrdinal(policy._input[x]!.Id, policy._input[y]!.Id);
         }
     }
 

@@ -202,6 +202,12 @@ public sealed class ClusterSnapshot
         if ((uint)node >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(node));
         if (!Fits(node, request))
             throw new InvalidOperationException($"Node '{_names[node]}' cannot take {request}.");
+        Take(node, request);
+    }
+
+    // Allocate once the node is known to fit.
+    private void Take(int node, in PlacementRequest request)
+    {
         int oldCpu = _freeCpus[node], oldGpu = _freeGpus[node];
         long oldMem = _freeMem[node];
         _freeCpus[node] = oldCpu - request.Cpus; _freeMem[node] = oldMem - request.MemoryMiB; _freeGpus[node] = oldGpu - request.Gpus;
@@ -215,14 +221,18 @@ public sealed class ClusterSnapshot
     /// <summary>Takes one node's share of <paramref name="request"/> from each node in <paramref name="nodes"/> (a gang). Throws, changing nothing, when one does not fit.</summary>
     public void AllocateGang(ReadOnlySpan<int> nodes, in PlacementRequest request)
     {
+        bool ascending = true; // as the searches return them: no node can repeat, so the quadratic check is skipped
         for (int k = 0; k < nodes.Length; k++)
         {
             if ((uint)nodes[k] >= (uint)Count || !Fits(nodes[k], request))
                 throw new InvalidOperationException($"Node {((uint)nodes[k] < (uint)Count ? _names[nodes[k]] : "#" + nodes[k].ToString(System.Globalization.CultureInfo.InvariantCulture))} cannot take {request}.");
-            for (int j = 0; j < k; j++)
-                if (nodes[j] == nodes[k]) throw new InvalidOperationException($"Node '{_names[nodes[k]]}' appears twice in a gang.");
+            if (k > 0 && nodes[k] <= nodes[k - 1]) ascending = false;
         }
-        for (int k = 0; k < nodes.Length; k++) Allocate(nodes[k], request);
+        if (!ascending)
+            for (int k = 1; k < nodes.Length; k++)
+                for (int j = 0; j < k; j++)
+                    if (nodes[j] == nodes[k]) throw new InvalidOperationException($"Node '{_names[nodes[k]]}' appears twice in a gang.");
+        for (int k = 0; k < nodes.Length; k++) Take(nodes[k], request);
     }
 
     /// <summary>Gives back one node's share of <paramref name="request"/> to node <paramref name="node"/>.</summary>
@@ -382,20 +392,10 @@ public sealed class ClusterSnapshot
         if (chosen.Length < need || need > Count) return false;
         _index.EnsureBuilt(this);
         ref int cursor = ref _cursors.Cursor(_cursors.GetShape(request, avoidGpuNodes));
-        int found = 0, at = cursor;
-        while (found < need)
-        {
-            int n = at < Count ? _index.Scan(this, request, at, avoidGpuNodes) : -1;
-            if (n < 0)
-            {
-                if (found == 0) cursor = Count; // nothing fits at or after the cursor
-                return false;
-            }
-            if (found == 0) cursor = n;
-            chosen[found++] = n;
-            at = n + 1;
-        }
-        return true;
+        // one pass over the rows collects the whole gang
+        int found = cursor < Count ? _index.ScanMany(this, request, cursor, avoidGpuNodes, chosen[..need]) : 0;
+        cursor = found == 0 ? Count : chosen[0]; // nothing fits at or after the cursor, or the first fit moved on
+        return found == need;
     }
 
     /// <summary>
@@ -409,9 +409,9 @@ public sealed class ClusterSnapshot
         if (chosen.Length < need || need > Count) return false;
         if (need == 1)
         {
-            int n = (request.RequiredFeatures | request.ForbiddenFeatures) != 0
-                ? ScanBest(request, spread, avoidGpuNodes)
-                : _buckets.BestSingle(this, request, spread, avoidGpuNodes);
+            // Features are not part of a bucket's class, so feature-constrained requests scan the threshold rows.
+            int n = (request.RequiredFeatures | request.ForbiddenFeatures) == 0 ? _buckets.BestSingle(this, request, spread, avoidGpuNodes)
+                : spread ? ScanBest(request, spread, avoidGpuNodes) : BestPackScan(request, avoidGpuNodes);
             if (n < 0) return false;
             chosen[0] = n;
             return true;
@@ -483,6 +483,12 @@ public sealed class ClusterSnapshot
             if (best < 0 || s < bestScore) { best = n; bestScore = s; }
         }
         return best;
+    }
+
+    private int BestPackScan(in PlacementRequest r, bool avoidGpu)
+    {
+        _index.EnsureBuilt(this);
+        return _index.BestPack(this, r, avoidGpu);
     }
 
     private bool BestGang(in PlacementRequest r, Span<int> chosen, bool spread, bool avoidGpu)

@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace CompGrid.Placement;
 
 /// <summary>
@@ -37,6 +39,8 @@ internal sealed class StateBuckets
     private int[] _bucketNext = new int[64], _bucketPrev = new int[64];
     private int[] _classBase = [];
     private int[] _cpuHeads = [];
+    // one bit per (class, free CPUs) list that holds a live bucket, so a search skips the empty levels a word at a time
+    private ulong[] _levelBits = [];
     private int _bucketTotal;
     private int[] _bucketSlots = new int[128];
 
@@ -84,6 +88,7 @@ internal sealed class StateBuckets
         _classBase[_classCount] = total;
         _cpuHeads = new int[total];
         Array.Fill(_cpuHeads, -1);
+        _levelBits = new ulong[(total + 63) >> 6];
         _bucketTotal = 0;
         _freeCount = 0;
         LiveCount = 0;
@@ -114,7 +119,12 @@ internal sealed class StateBuckets
             // unlink from its (class, free CPUs) list and empty its heap
             int prev = _bucketPrev[old], next = _bucketNext[old];
             if (prev >= 0) _bucketNext[prev] = next;
-            else _cpuHeads[_classBase[_bucketKeys[old].Class] + _bucketKeys[old].FreeCpus] = next;
+            else
+            {
+                int head = _classBase[_bucketKeys[old].Class] + _bucketKeys[old].FreeCpus;
+                _cpuHeads[head] = next;
+                if (next < 0) _levelBits[head >> 6] &= ~(1UL << (head & 63));
+            }
             if (next >= 0) _bucketPrev[next] = prev;
             LiveCount--;
             RemoveFromHash(old);
@@ -134,6 +144,7 @@ internal sealed class StateBuckets
         EnsureBuilt(s);
         int best = -1;
         long bestScore = 0;
+        long memBound = long.MaxValue; // best fit, once a node in use is the best (score B): B / 2 + 1
         for (int k = 0; k < _classCount; k++)
         {
             ref readonly NodeClass c = ref _classes[k];
@@ -142,31 +153,78 @@ internal sealed class StateBuckets
                 continue;
             int baseIdx = _classBase[k];
             long otherMax = (c.CapMem > 0 ? ClusterSnapshot.ScoreScale : 0) + (c.CapGpus > 0 ? ClusterSnapshot.ScoreScale : 0);
-            for (int step = 0; step <= c.CapCpus - Math.Max(0, r.Cpus); step++)
+            int lo = Math.Max(0, r.Cpus);
+            for (int at = spread ? c.CapCpus : lo; ; at = spread ? at - 1 : at + 1)
             {
-                int f = spread ? c.CapCpus - step : Math.Max(0, r.Cpus) + step;
+                // the next (class, free CPUs) level with a live bucket, tightest first (loosest first for spread)
+                int h = spread ? PrevLevel(baseIdx + at, baseIdx + lo) : NextLevel(baseIdx + at, baseIdx + c.CapCpus);
+                if (h < 0) break;
+                int f = at = h - baseIdx;
                 long cpuLeft = c.CapCpus > 0 ? (f - (long)r.Cpus) * ClusterSnapshot.ScoreScale / c.CapCpus : 0;
                 if (best >= 0)
                 {
-                    // bounds: best fit scores at least the CPU left; spread (negated) at least -(CPU left + the rest at most)
-                    if (!spread && cpuLeft > bestScore) break;
+                    // bounds: best fit scores at least the CPU left, and a node in use at least twice the CPU left
+                    // (c + m + |c - m| = 2 max(c, m)) while an empty one scores above every node in use; spread
+                    // (negated) at least -(CPU left + the rest at most)
+                    if (!spread && (cpuLeft > bestScore || (bestScore < ClusterSnapshot.OpenPenalty && 2 * cpuLeft > bestScore))) break;
                     if (spread && -(cpuLeft + otherMax) > bestScore) break;
                 }
-                for (int b = _cpuHeads[baseIdx + f]; b >= 0; b = _bucketNext[b])
+                for (int b = _cpuHeads[h]; b >= 0; b = _bucketNext[b])
                 {
                     ref readonly BucketKey key = ref _bucketKeys[b];
                     if ((key.Flags & 1) == 0 || (r.Exclusive && (key.Flags & 2) == 0)) continue;
                     if (key.FreeMem < r.MemoryMiB || key.FreeGpus < r.Gpus) continue;
+                    if (!spread && memBound != long.MaxValue)
+                    {
+                        // a node in use already is the best: an empty one loses, and so does one whose m > B / 2
+                        if (key.FreeCpus == c.CapCpus && key.FreeMem == c.CapMem && key.FreeGpus == c.CapGpus) continue;
+                        if (c.CapMem > 0 && (key.FreeMem - r.MemoryMiB) * ClusterSnapshot.ScoreScale >= memBound * c.CapMem) continue;
+                    }
                     long score = spread
                         ? -ClusterSnapshot.Score(c.CapCpus, c.CapMem, c.CapGpus, key.FreeCpus, key.FreeMem, key.FreeGpus, r)
                         : ClusterSnapshot.PackScore(c.CapCpus, c.CapMem, c.CapGpus, key.FreeCpus, key.FreeMem, key.FreeGpus, r);
                     if (best >= 0 && score > bestScore) continue;
                     int n = _heapRoot[b];
-                    if (best < 0 || score < bestScore || n < best) { best = n; bestScore = score; }
+                    if (best < 0 || score < bestScore || n < best)
+                    {
+                        best = n;
+                        bestScore = score;
+                        memBound = !spread && score < ClusterSnapshot.OpenPenalty ? score / 2 + 1 : long.MaxValue;
+                    }
                 }
             }
         }
         return best;
+    }
+
+    // The lowest set level bit in [from, to], or -1.
+    private int NextLevel(int from, int to)
+    {
+        if (from > to) return -1;
+        int wi = from >> 6, last = to >> 6;
+        ulong bits = _levelBits[wi] & (~0UL << (from & 63));
+        while (bits == 0)
+        {
+            if (++wi > last) return -1;
+            bits = _levelBits[wi];
+        }
+        int h = (wi << 6) + BitOperations.TrailingZeroCount(bits);
+        return h <= to ? h : -1;
+    }
+
+    // The highest set level bit in [to, from], or -1.
+    private int PrevLevel(int from, int to)
+    {
+        if (from < to) return -1;
+        int wi = from >> 6, first = to >> 6;
+        ulong bits = _levelBits[wi] & (~0UL >> (63 - (from & 63)));
+        while (bits == 0)
+        {
+            if (--wi < first) return -1;
+            bits = _levelBits[wi];
+        }
+        int h = (wi << 6) + 63 - BitOperations.LeadingZeroCount(bits);
+        return h >= to ? h : -1;
     }
 
     private BucketKey KeyOf(ClusterSnapshot s, int node) => new(_nodeClass[node], s.FreeCpus[node], s.FreeMemoryMiB[node], s.FreeGpus[node],
@@ -250,6 +308,7 @@ internal sealed class StateBuckets
             _bucketPrev[b] = -1;
             if (first >= 0) _bucketPrev[first] = b;
             _cpuHeads[head] = b;
+            _levelBits[head >> 6] |= 1UL << (head & 63);
             LiveCount++;
         }
         _child[node] = -1;

@@ -16,6 +16,8 @@ internal sealed class ThresholdIndex
     private int _words; // 64-bit words per row
     private int _cpuShift, _gpuShift, _memShift;
     private int _cpuLevels, _memLevels, _gpuLevels;
+    private int _maxCpu;
+    private long _maxMem;
     private ulong[] _cpuRows = [], _memRows = [], _gpuRows = [];
     private ulong[] _availRow = [], _idleRow = [], _noGpuRow = [];
     private ulong[] _featureRows = []; // 64 rows, one per feature bit
@@ -43,6 +45,8 @@ internal sealed class ThresholdIndex
             maxGpu = Math.Max(maxGpu, capGpus[i]);
             maxMem = Math.Max(maxMem, capMem[i]);
         }
+        _maxCpu = maxCpu;
+        _maxMem = maxMem;
         _cpuShift = ShiftFor(maxCpu, MaxCpuLevels);
         _gpuShift = ShiftFor(maxGpu, MaxGpuLevels);
         _memShift = ShiftFor(maxMem, MaxMemLevels);
@@ -86,53 +90,181 @@ internal sealed class ThresholdIndex
     /// <summary>Sets whether a node accepts work in the availability row.</summary>
     public void SetAvailable(int node, bool value) => SetBit(_availRow, node, value);
 
+    // The rows a request ANDs: CPU, memory and GPU levels, accepts work, and the extra rows (idle nodes for exclusive
+    // jobs, nodes without GPUs, the first two required features, the complement of the first forbidden feature).
+    // Anything else is verified per candidate.
+    private readonly ref struct Rows
+    {
+        private readonly ReadOnlySpan<ulong> _cpu, _mem, _gpu, _avail, _x1, _x2, _f1, _f2, _nf;
+        private readonly bool _extra;
+
+        public Rows(ThresholdIndex ix, in PlacementRequest request, bool avoidGpu)
+        {
+            int w = ix._words;
+            int cpuOff = Level(request.Cpus, ix._cpuShift, ix._cpuLevels) * w;
+            int memOff = Level(request.MemoryMiB, ix._memShift, ix._memLevels) * w;
+            int gpuOff = Level(request.Gpus, ix._gpuShift, ix._gpuLevels) * w;
+            Empty = cpuOff < 0 || memOff < 0 || gpuOff < 0; // more than any node has
+            if (Empty) return;
+            _cpu = ix._cpuRows.AsSpan(cpuOff, w); _mem = ix._memRows.AsSpan(memOff, w); _gpu = ix._gpuRows.AsSpan(gpuOff, w);
+            _avail = ix._availRow;
+            _x1 = request.Exclusive ? ix._idleRow : default;
+            _x2 = avoidGpu ? ix._noGpuRow : default;
+            ulong req = request.RequiredFeatures;
+            _f1 = req != 0 ? ix.FeatureRow(BitOperations.TrailingZeroCount(req)) : default;
+            req &= req - 1;
+            _f2 = req != 0 ? ix.FeatureRow(BitOperations.TrailingZeroCount(req)) : default;
+            _nf = request.ForbiddenFeatures != 0 ? ix.FeatureRow(BitOperations.TrailingZeroCount(request.ForbiddenFeatures)) : default;
+            _extra = !_x1.IsEmpty || !_x2.IsEmpty || !_f1.IsEmpty || !_nf.IsEmpty;
+        }
+
+        /// <summary>True when no node can ever have the amounts asked.</summary>
+        public bool Empty { get; }
+
+        /// <summary>The candidate bits of word <paramref name="wi"/> (a superset of the nodes that fit).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public ulong Word(int wi)
+        {
+            ulong bits = _cpu[wi] & _mem[wi] & _gpu[wi] & _avail[wi];
+            if (bits == 0 || !_extra) return bits;
+            if (!_x1.IsEmpty) bits &= _x1[wi];
+            if (!_x2.IsEmpty) bits &= _x2[wi];
+            if (!_f1.IsEmpty) bits &= _f1[wi];
+            if (!_f2.IsEmpty) bits &= _f2[wi];
+            if (!_nf.IsEmpty) bits &= ~_nf[wi];
+            return bits;
+        }
+    }
+
     /// <summary>The lowest node index at or after <paramref name="start"/> that fits <paramref name="request"/>, or -1. The rows must be built.</summary>
     public int Scan(ClusterSnapshot s, in PlacementRequest request, int start, bool avoidGpu)
     {
-        int w = _words;
-        int cpuOff = Level(request.Cpus, _cpuShift, _cpuLevels) * w;
-        int memOff = Level(request.MemoryMiB, _memShift, _memLevels) * w;
-        int gpuOff = Level(request.Gpus, _gpuShift, _gpuLevels) * w;
-        if (cpuOff < 0 || memOff < 0 || gpuOff < 0) return -1; // more than any node has
-        ReadOnlySpan<ulong> cpu = _cpuRows.AsSpan(cpuOff, w), mem = _memRows.AsSpan(memOff, w), gpu = _gpuRows.AsSpan(gpuOff, w);
-        ReadOnlySpan<ulong> avail = _availRow;
-        // Extra rows ANDed in: idle nodes for exclusive jobs, nodes without GPUs, the first two required features,
-        // the complement of the first forbidden feature. Anything else is verified per candidate.
-        ReadOnlySpan<ulong> x1 = request.Exclusive ? _idleRow : default, x2 = avoidGpu ? _noGpuRow : default;
-        ulong req = request.RequiredFeatures;
-        ReadOnlySpan<ulong> f1 = req != 0 ? FeatureRow(BitOperations.TrailingZeroCount(req)) : default;
-        req &= req - 1;
-        ReadOnlySpan<ulong> f2 = req != 0 ? FeatureRow(BitOperations.TrailingZeroCount(req)) : default;
-        ReadOnlySpan<ulong> nf = request.ForbiddenFeatures != 0 ? FeatureRow(BitOperations.TrailingZeroCount(request.ForbiddenFeatures)) : default;
-        bool extra = !x1.IsEmpty || !x2.IsEmpty || !f1.IsEmpty || !nf.IsEmpty;
+        Span<int> one = stackalloc int[1];
+        return ScanMany(s, request, start, avoidGpu, one) == 1 ? one[0] : -1;
+    }
+
+    /// <summary>
+    /// Writes the lowest node indexes at or after <paramref name="start"/> that fit <paramref name="request"/> to
+    /// <paramref name="found"/>, in one pass, stopping when it is full; returns how many were written. The rows must be built.
+    /// </summary>
+    public int ScanMany(ClusterSnapshot s, in PlacementRequest request, int start, bool avoidGpu, Span<int> found)
+    {
+        var rows = new Rows(this, request, avoidGpu);
+        if (rows.Empty || found.IsEmpty) return 0;
         ReadOnlySpan<int> freeCpus = s.FreeCpus, freeGpus = s.FreeGpus;
         ReadOnlySpan<long> freeMem = s.FreeMemoryMiB;
+        int have = 0;
         int wi = start >> 6;
         ulong first = ~0UL << (start & 63);
-        for (; wi < w; wi++)
+        for (; wi < _words; wi++)
         {
-            ulong bits = cpu[wi] & mem[wi] & gpu[wi] & avail[wi] & first;
+            ulong bits = rows.Word(wi) & first;
             first = ~0UL;
-            if (bits == 0) continue;
-            if (extra)
-            {
-                if (!x1.IsEmpty) bits &= x1[wi];
-                if (!x2.IsEmpty) bits &= x2[wi];
-                if (!f1.IsEmpty) bits &= f1[wi];
-                if (!f2.IsEmpty) bits &= f2[wi];
-                if (!nf.IsEmpty) bits &= ~nf[wi];
-            }
             while (bits != 0)
             {
                 int node = (wi << 6) + BitOperations.TrailingZeroCount(bits);
                 bits &= bits - 1;
                 if (freeCpus[node] >= request.Cpus && freeMem[node] >= request.MemoryMiB && freeGpus[node] >= request.Gpus
                     && s.MatchesStatic(node, request))
-                    return node;
+                {
+                    found[have++] = node;
+                    if (have == found.Length) return have;
+                }
             }
         }
-        return -1;
+        return have;
     }
+
+    /// <summary>
+    /// Best fit over every fitting node (for requests the state buckets cannot serve, such as feature constraints): the
+    /// lowest <see cref="ClusterSnapshot.PackScore"/>, ties to the lowest index, or -1. One pass over the rows; once a
+    /// node in use is the best, a candidate is dropped without dividing when a bound shows it cannot beat it.
+    /// </summary>
+    public int BestPack(ClusterSnapshot s, in PlacementRequest request, bool avoidGpu)
+    {
+        var rows = new Rows(this, request, avoidGpu);
+        if (rows.Empty) return -1;
+        ReadOnlySpan<int> freeCpus = s.FreeCpus, freeGpus = s.FreeGpus, capCpus = s.CapacityCpus, capGpus = s.CapacityGpus;
+        ReadOnlySpan<long> freeMem = s.FreeMemoryMiB, capMem = s.CapacityMemoryMiB;
+        int rCpus = request.Cpus, rGpus = request.Gpus;
+        long rMem = request.MemoryMiB;
+        int best = -1;
+        long bestScore = long.MaxValue;
+        // While a node in use is the best: its score B; any node in use scores at least 2c and 2m (c + m + |c - m|
+        // = 2 max(c, m)), so one whose c or m is at least ceil(B / 2) cannot win (ties go to the earlier index).
+        long half = long.MaxValue;
+        Span<int> emptyCpus = stackalloc int[8], emptyGpus = stackalloc int[8];
+        Span<long> emptyMem = stackalloc long[8];
+        int emptySeen = 0;
+        ReadOnlySpan<ulong> cpuCut = default, memCut = default;
+        for (int wi = 0; wi < _words; wi++)
+        {
+            ulong bits = rows.Word(wi);
+            if (!cpuCut.IsEmpty) bits &= ~cpuCut[wi];
+            if (!memCut.IsEmpty) bits &= ~memCut[wi];
+            while (bits != 0)
+            {
+                int node = (wi << 6) + BitOperations.TrailingZeroCount(bits);
+                bits &= bits - 1;
+                int fc = freeCpus[node], fg = freeGpus[node], cc = capCpus[node], cg = capGpus[node];
+                long fm = freeMem[node], cm = capMem[node];
+                if (fc < rCpus || fm < rMem || fg < rGpus || !s.MatchesStatic(node, request)) continue;
+                bool empty = fc == cc && fm == cm && fg == cg;
+                if (empty)
+                {
+                    // An empty node's score depends only on its capacity, and each capacity is scored once: a later empty
+                    // node of a capacity already seen ties at best, and ties go to the earlier index.
+                    if (half != long.MaxValue) continue; // and it scores above any node in use
+                    int seen = 0;
+                    while (seen < emptySeen && (emptyCpus[seen] != cc || emptyMem[seen] != cm || emptyGpus[seen] != cg)) seen++;
+                    if (seen < emptySeen) continue;
+                    if (emptySeen < emptyCpus.Length)
+                    {
+                        emptyCpus[emptySeen] = cc; emptyMem[emptySeen] = cm; emptyGpus[emptySeen] = cg;
+                        emptySeen++;
+                    }
+                }
+                if (half != long.MaxValue)
+                {
+                    if (cc > 0 && (fc - (long)rCpus) * ClusterSnapshot.ScoreScale >= half * cc) continue;
+                    if (cm > 0 && (fm - rMem) * ClusterSnapshot.ScoreScale >= half * cm) continue;
+                }
+                if (half != long.MaxValue)
+                {
+                    // The score in floating point (pipelined divisions) is within 3 of the exact one (three floors), so a
+                    // node at least 4 above the best cannot win and skips the exact integer divisions.
+                    double cd = cc > 0 ? (fc - (double)rCpus) * ClusterSnapshot.ScoreScale / cc : 0;
+                    double md = cm > 0 ? (fm - (double)rMem) * ClusterSnapshot.ScoreScale / cm : 0;
+                    double gd = cg > 0 ? (fg - (double)rGpus) * ClusterSnapshot.ScoreScale / cg : 0;
+                    if (2 * Math.Max(cd, md) + gd >= bestScore + 4) continue;
+                }
+                long score = ClusterSnapshot.PackScore(cc, cm, cg, fc, fm, fg, request);
+                if (score < bestScore)
+                {
+                    best = node;
+                    bestScore = score;
+                    half = score < ClusterSnapshot.OpenPenalty ? (score + 1) / 2 : long.MaxValue;
+                    if (half != long.MaxValue)
+                    {
+                        // Whole words at once: a node with at least r + ceil(half x the largest capacity / scale) CPUs
+                        // (or memory) free has c (or m) >= half on any node, so the rows at those levels drop out.
+                        cpuCut = CutRow(_cpuRows, rCpus + CeilDiv(half * _maxCpu, ClusterSnapshot.ScoreScale), _cpuShift, _cpuLevels);
+                        memCut = CutRow(_memRows, rMem + CeilDiv(half * _maxMem, ClusterSnapshot.ScoreScale), _memShift, _memLevels);
+                    }
+                }
+            }
+        }
+        return best;
+    }
+
+    // The row of nodes with at least `amount` free (rounded up to a level), or empty when no node has that much.
+    private ReadOnlySpan<ulong> CutRow(ulong[] rows, long amount, int shift, int levels)
+    {
+        long level = Math.Max(0, (amount + (1L << shift) - 1) >> shift);
+        return level < levels ? rows.AsSpan((int)level * _words, _words) : default;
+    }
+
+    private static long CeilDiv(long a, long b) => (a + b - 1) / b;
 
     private ReadOnlySpan<ulong> FeatureRow(int feature) => _featureRows.AsSpan(feature * _words, _words);
 

@@ -1,4 +1,3 @@
-using CompGrid.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -30,7 +29,7 @@ public static class JobPolicy
         ArgumentNullException.ThrowIfNull(options);
         var result = new JobPolicyOptionsValidator().Validate(null, options);
         if (result.Failed) throw new ArgumentException("Invalid job policy options: " + result.FailureMessage, nameof(options));
-        PolicyLog.Created(loggerFactory?.CreateLogger("CompGrid.Policy") ?? NullLogger.Instance, options.Roles.Count, options.Grants.Count);
+        Log.Created(loggerFactory?.CreateLogger("CompGrid.Policy") ?? NullLogger.Instance, options.Roles.Count, options.Grants.Count);
         return new RuleBasedJobPolicy(options);
     }
 }

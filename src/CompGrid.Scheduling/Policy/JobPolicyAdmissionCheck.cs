@@ -1,4 +1,3 @@
-using CompGrid.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace CompGrid.Policy;
@@ -18,7 +17,7 @@ internal sealed class JobPolicyAdmissionCheck(IJobPolicy policy, IJobCallerProvi
             Spec = context.Spec, Caller = caller, Walltime = context.Walltime, MemoryMiBPerNode = context.MemoryMiBPerNode, Backend = context.Backend,
         }, cancellationToken).ConfigureAwait(false);
         if (decision.IsAllowed) return AdmissionResult.Admit();
-        PolicyLog.Denied(logger, context.JobId, caller.Name, string.Join("; ", decision.Violations));
+        Log.Denied(logger, context.JobId, caller.Name, string.Join("; ", decision.Violations));
         // Thrown rather than returned as Reject: an AdmissionResult has no field, and the caller must learn which field
         // broke which rule. The engine passes the exception through after releasing earlier checks (there are none).
         throw new JobPolicyException(decision.Violations) { JobId = context.JobId, Operation = "submit" };

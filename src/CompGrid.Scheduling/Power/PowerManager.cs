@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using CompGrid.Scheduling.Availability;
-using CompGrid.Scheduling.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -83,7 +82,7 @@ public sealed class PowerManager
         while (!cancellationToken.IsCancellationRequested)
         {
             try { await RunOnceAsync(cancellationToken).ConfigureAwait(false); }
-            catch (CompGridException ex) { PowerLog.PassFailed(_logger, ex.Message); }
+            catch (CompGridException ex) { Log.PassFailed(_logger, ex.Message); }
             try { await Task.Delay(_options.Interval, _time, cancellationToken).ConfigureAwait(false); }
             catch (OperationCanceledException) { break; }
         }
@@ -153,7 +152,7 @@ public sealed class PowerManager
                 if (off.Node is null) continue;
                 claimed.Add(Key(off.Node));
                 if (!TryTake(_resumes, _options.ResumeRate, now)) { deferred.Add(Key(off.Node)); continue; }
-                PowerLog.Starting(_logger, Key(off.Node), job.Id);
+                Log.Starting(_logger, Key(off.Node), job.Id);
                 starting.Add(Key(off.Node));
                 Begin(Key(off.Node), () => StartAsync(off.Provider, off.Node.Name));
             }
@@ -172,8 +171,8 @@ public sealed class PowerManager
                 if (!_idleSince.TryGetValue(key, out var since)) { _idleSince[key] = since = now; if (!closed) continue; }
                 if (!closed && now - since < _options.IdleTime) continue;
                 if (!TryTake(_suspends, _options.SuspendRate, now)) { deferred.Add(key); continue; }
-                if (closed) AvailabilityLog.StoppingClosed(_logger, key);
-                else PowerLog.Stopping(_logger, key, since);
+                if (closed) Log.StoppingClosed(_logger, key);
+                else Log.Stopping(_logger, key, since);
                 _idleSince.Remove(key);
                 stopping.Add(key);
                 Begin(key, () => StopAsync(provider, node.Name));
@@ -204,7 +203,7 @@ public sealed class PowerManager
         {
             string reason = ex is OperationCanceledException ? $"not up within ResumeTimeout {_options.ResumeTimeout}" : ex.Message;
             _down[Key(provider.Backend, node)] = reason;
-            PowerLog.ResumeFailed(_logger, Key(provider.Backend, node), reason);
+            Log.ResumeFailed(_logger, Key(provider.Backend, node), reason);
         }
     }
 
@@ -217,7 +216,7 @@ public sealed class PowerManager
         }
         catch (Exception ex) when (ex is CompGridException or OperationCanceledException)
         {
-            PowerLog.SuspendFailed(_logger, Key(provider.Backend, node), ex.Message);
+            Log.SuspendFailed(_logger, Key(provider.Backend, node), ex.Message);
         }
     }
 

@@ -43,10 +43,10 @@ internal static class SlurmErrors
                 stderr.Contains("REMOTE HOST IDENTIFICATION HAS CHANGED", StringComparison.OrdinalIgnoreCase) ||
                 stderr.Contains("No ED25519 host key is known", StringComparison.OrdinalIgnoreCase) ||
                 stderr.Contains("host key is known", StringComparison.OrdinalIgnoreCase))
-                return Make($"SSH to {location}: the host key is not in the configured known_hosts file ({stderr}).", false, "ssh-host-key");
+                return Make($"SSH to {location}: the host key is not in the configured known_hosts file ({stderr}).", false, CompGridErrorCodes.SshHostKey);
             if (stderr.Contains("Permission denied", StringComparison.OrdinalIgnoreCase))
-                return Make($"SSH to {location}: authentication failed ({stderr}).", false, "ssh-auth");
-            return Make($"SSH to {location} failed: {stderr}", true, "ssh-connect");
+                return Make($"SSH to {location}: authentication failed ({stderr}).", false, CompGridErrorCodes.SshAuthentication);
+            return Make($"SSH to {location} failed: {stderr}", true, CompGridErrorCodes.SshConnect);
         }
         return Classify(stderr, backend, operation, jobId,
             $"{operation} failed on {location} (exit {result.ExitCode.ToString(CultureInfo.InvariantCulture)}): {stderr}");
@@ -62,18 +62,18 @@ internal static class SlurmErrors
     public static CompGridException FromSsh(Exception ex, string backend, string operation, string location, bool hostKeyRejected)
     {
         if (hostKeyRejected)
-            return Make($"SSH to {location}: the host key is not trusted ({ex.Message}).", false, "ssh-host-key");
+            return Make($"SSH to {location}: the host key is not trusted ({ex.Message}).", false, CompGridErrorCodes.SshHostKey);
         return ex switch
         {
             Renci.SshNet.Common.SshAuthenticationException =>
-                Make($"SSH to {location}: authentication failed ({ex.Message}).", false, "ssh-auth"),
+                Make($"SSH to {location}: authentication failed ({ex.Message}).", false, CompGridErrorCodes.SshAuthentication),
             Renci.SshNet.Common.SshConnectionException { DisconnectReason: Renci.SshNet.Messages.Transport.DisconnectReason.HostKeyNotVerifiable } =>
-                Make($"SSH to {location}: the host key is not trusted ({ex.Message}).", false, "ssh-host-key"),
+                Make($"SSH to {location}: the host key is not trusted ({ex.Message}).", false, CompGridErrorCodes.SshHostKey),
             Renci.SshNet.Common.SshOperationTimeoutException or TimeoutException =>
                 Make($"SSH to {location}: {operation} timed out ({ex.Message}).", true, "timeout"),
             System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.HostNotFound } =>
-                Make($"SSH to {location}: the host name does not resolve ({ex.Message}).", false, "ssh-connect"),
-            _ => Make($"SSH to {location} failed: {ex.Message}", true, "ssh-connect"),
+                Make($"SSH to {location}: the host name does not resolve ({ex.Message}).", false, CompGridErrorCodes.SshConnect),
+            _ => Make($"SSH to {location} failed: {ex.Message}", true, CompGridErrorCodes.SshConnect),
         };
 
         CompGridException Make(string message, bool transient, string code) =>

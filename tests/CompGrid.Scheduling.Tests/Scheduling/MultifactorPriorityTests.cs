@@ -82,3 +82,53 @@ public sealed class MultifactorOrderPropertyTests
         return ordered.Select(j => j.Id).SequenceEqual(expected.Select(j => j.Id));
     }
 }
+
+[Trait("Category", "Scheduling")]
+public sealed class MultifactorReorderPropertyTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    // One policy orders a queue that changes between calls the way the engine's does (jobs leave from anywhere, arrive
+    // at the end or in the middle, a record is replaced by a changed copy, usage and the clock move), so the figures
+    // it keeps per position are reused, moved and discarded; every call must equal the naive sort.
+    [SeedProperty(MaxTest = 40)]
+    public bool Order_QueueChangingBetweenCalls_EqualsNaiveSortEachTime(int seed)
+    {
+        var rng = new Random(seed);
+        var ledger = new FairShareLedger();
+        for (int u = 0; u < 4; u++) ledger.AddUsage("a" + (u % 2), "u" + u, rng.Next(0, 1000), T0);
+        var options = new MultifactorPriorityOptions();
+        if (seed % 3 == 0) { options.QosPriorities["high"] = 10; options.QosPriorities["low"] = 1; }
+        var policy = new MultifactorPriorityPolicy(options, ledger, seed % 2 == 0 ? FairShareAlgorithm.Classic : FairShareAlgorithm.FairTree);
+        int next = 0;
+        JobRecord NewJob() => new()
+        {
+            Id = "j" + rng.Next(1000).ToString("D4", System.Globalization.CultureInfo.InvariantCulture) + "-" + next++,
+            State = JobState.Queued,
+            SubmittedAt = T0.AddSeconds(-rng.Next(5)),
+            Spec = new JobSpec
+            {
+                Owner = "u" + rng.Next(6), Account = rng.Next(8) == 0 ? null : "a" + rng.Next(4), Nice = rng.Next(3) == 0 ? rng.Next(-5, 5) : 0,
+                Qos = rng.Next(3) == 0 ? "high" : rng.Next(2) == 0 ? "low" : null, Resources = new ResourceRequest { Cpus = 1 << rng.Next(3), Nodes = 1 + rng.Next(2) },
+            },
+        };
+        var queue = Enumerable.Range(0, rng.Next(2, 200)).Select(_ => NewJob()).ToList();
+        DateTimeOffset now = T0;
+        for (int round = 0; round < 6; round++)
+        {
+            var ctx = new QueueOrderingContext { Now = now };
+            var ordered = new List<JobRecord>(queue);
+            policy.Order(ordered, ctx);
+            var expected = queue.OrderByDescending(j => policy.GetPriority(j, ctx, queue)).ThenBy(j => j.SubmittedAt).ThenBy(j => j.Id, StringComparer.Ordinal).ToList();
+            if (!ordered.Select(j => j.Id).SequenceEqual(expected.Select(j => j.Id))) return false;
+
+            for (int r = rng.Next(4); r > 0 && queue.Count > 2; r--) queue.RemoveAt(rng.Next(queue.Count));
+            if (rng.Next(2) == 0) for (int a = rng.Next(1, 4); a > 0; a--) queue.Add(NewJob());
+            if (rng.Next(3) == 0) queue.Insert(rng.Next(queue.Count), NewJob());
+            if (rng.Next(3) == 0) { int i = rng.Next(queue.Count); queue[i] = queue[i] with { Spec = queue[i].Spec with { Nice = rng.Next(-5, 5) } }; }
+            if (rng.Next(3) == 0) ledger.AddUsage("a" + rng.Next(5), "u" + rng.Next(7), rng.Next(1, 500), now);
+            now += TimeSpan.FromSeconds(rng.Next(0, 3));
+        }
+        return true;
+    }
+}

@@ -115,6 +115,17 @@ internal sealed class PendingQueue
         return true;
     }
 
+    /// <summary>
+    /// Swaps in a newer record of a queued job whose scheduling inputs did not change (a new pending reason): same slot,
+    /// same request, and no version bump, so the next cycle still has nothing new to do. Returns false when it is not queued.
+    /// </summary>
+    public bool Replace(JobRecord job)
+    {
+        if (!_slotOf.TryGetValue(job.Id, out int s)) return false;
+        _jobs[s] = job;
+        return true;
+    }
+
     /// <summary>The queued jobs in priority order.</summary>
     public List<JobRecord> Jobs()
     {

@@ -82,6 +82,10 @@ internal sealed class SchedulingCycle
     private long _ranVersion = -1, _ranGeneration = -1;
     private bool _ranBackfilled;   // the last RunQueued started a job behind the reservation
     private ClusterSnapshot? _ranCluster;
+    // The engine's use of the kept queue (EnqueueUnplaced): what the last full decision pass saw, so an unchanged cycle costs O(1).
+    private readonly BackfillOptions? _backfillOptions;
+    private bool _unplaced;
+    private long _decidedVersion = -1, _decidingVersion = -1, _decidedInputs, _decidedUntil = long.MinValue, _orderedAt = long.MinValue;
 
     /// <summary>Creates a cycle.</summary>
     /// <param name="ordering">Orders the queue.</param>
@@ -99,6 +103,7 @@ internal sealed class SchedulingCycle
         ArgumentNullException.ThrowIfNull(memoryPerNode);
         _ordering = ordering;
         _backfill = new EasyBackfillScheduler(placement, backfill);
+        _backfillOptions = backfill;
         _limits = limits;
         _walltime = walltime;
         _memoryPerNode = memoryPerNode;
@@ -120,10 +125,100 @@ internal sealed class SchedulingCycle
     /// </summary>
     public IReadOnlyList<JobDecision> Run(ClusterSnapshot cluster, IReadOnlyList<RunningJob> running, List<JobRecord> pending, DateTimeOffset now, string? clusterName = null)
     {
-        ArgumentNullException.ThrowIfNull(cluster);
-        ArgumentNullException.ThrowIfNull(running);
         ArgumentNullException.ThrowIfNull(pending);
         _ordering.Order(pending, new QueueOrderingContext { Now = now });
+        return Decide(cluster, running, pending, now, clusterName);
+    }
+
+    /// <summary>A new cycle with the same ordering, placement, walltime and memory defaults, backfill settings and limits (one per backend).</summary>
+    public SchedulingCycle CreateSibling() =>
+        new(_ordering, _backfill.Policy, _walltime, _memoryPerNode, _backfillOptions, _limits);
+
+    /// <summary>
+    /// Adds a job to the kept queue without a cluster: the engine's use of the queue, whose backends' nodes change
+    /// between cycles, so placement requests are made at each decision pass (<see cref="DecideQueued"/>) rather than on
+    /// arrival. A cycle fed this way serves <see cref="DecideQueued"/>, never <see cref="RunQueued"/>.
+    /// </summary>
+    public void EnqueueUnplaced(JobRecord job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        _unplaced = true;
+        if (_ordering is not FifoQueueOrderingPolicy || (_queue.Count > 0 && FifoBefore(job, _lastQueued!))) _reorder = true;
+        if (_lastQueued is null || !FifoBefore(job, _lastQueued)) _lastQueued = job;
+        _queue.Append(job, default, null);
+    }
+
+    /// <summary>Swaps in a newer record of a queued job whose scheduling inputs are unchanged (its pending reason): no new work for the next cycle.</summary>
+    public bool Replace(JobRecord job) => _queue.Replace(job);
+
+    /// <summary>Decision passes run by <see cref="DecideQueued"/> and the jobs they evaluated (the work a cycle does, counted).</summary>
+    public long DecisionPasses { get; private set; }
+
+    /// <inheritdoc cref="DecisionPasses"/>
+    public long JobsDecided { get; private set; }
+
+    /// <summary>
+    /// Whether the last <see cref="DecideQueued"/> answer still stands, in O(1): no job arrived, left or changed its
+    /// scheduling inputs, <paramref name="inputs"/> (a fingerprint of the nodes and running jobs) is the same, no running
+    /// job has passed its expected end (estimates would move with the clock), and priorities are not due for
+    /// recomputation (orderings other than <c>fifo</c> and <c>priority</c>, every <paramref name="priorityPeriod"/>).
+    /// </summary>
+    public bool IsDecided(long inputs, DateTimeOffset now, TimeSpan priorityPeriod) =>
+        _queue.Version == _decidedVersion && inputs == _decidedInputs && now.UtcTicks < _decidedUntil
+        && (IsStaticOrdering || now.UtcTicks - _orderedAt < priorityPeriod.Ticks);
+
+    private bool IsStaticOrdering => _ordering is FifoQueueOrderingPolicy or PriorityQueueOrderingPolicy;
+
+    /// <summary>
+    /// The kept queue in priority order (re-ordered when jobs arrived out of order, or for orderings whose priorities
+    /// move with time and usage): the list a decision pass runs on.
+    /// </summary>
+    public List<JobRecord> QueuedJobs(DateTimeOffset now)
+    {
+        if (_reorder || !IsStaticOrdering)
+        {
+            List<JobRecord> ordered = _queue.Jobs();
+            _ordering.Order(ordered, new QueueOrderingContext { Now = now });
+            _queue.Reorder(ordered);
+            _reorder = !(_ordering is FifoQueueOrderingPolicy);
+            _orderedAt = now.UtcTicks;
+            return ordered;
+        }
+        return _queue.Jobs();
+    }
+
+    /// <summary>
+    /// The full decision pass of <see cref="Run"/> on <paramref name="ordered"/> (from <see cref="QueuedJobs"/>, possibly
+    /// with availability-window copies of its jobs): every job gets its reason and estimate, exactly as <see cref="Run"/>
+    /// gives them. Call <see cref="MarkDecided"/> once every decision has been applied.
+    /// </summary>
+    public IReadOnlyList<JobDecision> DecideQueued(ClusterSnapshot cluster, IReadOnlyList<RunningJob> running, List<JobRecord> ordered, DateTimeOffset now, string? clusterName = null)
+    {
+        ArgumentNullException.ThrowIfNull(ordered);
+        DecisionPasses++;
+        JobsDecided += ordered.Count;
+        _decidedVersion = -1;
+        // The queue as this pass sees it: a job arriving while its decisions are applied (submitters do not take the
+        // engine lock) makes the next cycle decide again.
+        _decidingVersion = _queue.Version;
+        return Decide(cluster, running, ordered, now, clusterName);
+    }
+
+    /// <summary>
+    /// Records that the decisions of the last <see cref="DecideQueued"/> on inputs <paramref name="inputs"/> were all
+    /// applied: until the queue or the inputs change, or the clock reaches <paramref name="validUntil"/>, the answer stands.
+    /// </summary>
+    public void MarkDecided(long inputs, DateTimeOffset validUntil)
+    {
+        _decidedVersion = _decidingVersion;
+        _decidedInputs = inputs;
+        _decidedUntil = validUntil.UtcTicks;
+    }
+
+    private IReadOnlyList<JobDecision> Decide(ClusterSnapshot cluster, IReadOnlyList<RunningJob> running, List<JobRecord> pending, DateTimeOffset now, string? clusterName)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        ArgumentNullException.ThrowIfNull(running);
 
         var candidates = new BackfillCandidate[pending.Count];
         var never = new string?[pending.Count];
@@ -176,7 +271,7 @@ internal sealed class SchedulingCycle
     /// <summary>
     /// Runs one cycle on the kept queue and returns the jobs it starts (allocated in <paramref name="cluster"/> and
     /// removed from the queue; the list is reused by the next call). Same ordering, limits, placement and EASY rules as
-    /// <see cref="Run"/>, which the engine calls; this path gives no reasons or estimates for the waiting jobs, so its
+    /// <see cref="Run"/> (whose rules the engine's <see cref="DecideQueued"/> applies); this path gives no reasons or estimates for the waiting jobs, so its
     /// cost is that of the jobs it starts or tries, not of the queue. With no arrival, removal or change to the cluster
     /// since the last call it returns at once (O(1)): nothing could start that did not start then, since time only
     /// brings a job's end later relative to the shadow time. Orderings other than FIFO re-order the queue on each cycle
@@ -186,6 +281,7 @@ internal sealed class SchedulingCycle
     {
         ArgumentNullException.ThrowIfNull(cluster);
         ArgumentNullException.ThrowIfNull(running);
+        if (_unplaced) throw new InvalidOperationException("This cycle's queue was filled by EnqueueUnplaced (the engine's decision path); RunQueued needs the placement requests Enqueue makes.");
         _starts.Clear();
         // Nothing arrived, ended or changed: the last cycle's answer stands — unless it backfilled, since a job started
         // behind the reservation changes which nodes are busy, and with them where the full pass would reserve now.

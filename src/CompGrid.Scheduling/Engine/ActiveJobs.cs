@@ -13,6 +13,31 @@ internal sealed class ActiveJobs(IJobStore store, TimeProvider time, bool shared
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, JobRecord> _active = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentQueue<JobRecord> _arrivals = new();
+    private IActiveJobsObserver? _observer;
+
+    /// <summary>
+    /// Reports every later change of the cache to <paramref name="observer"/> (under the lock), after telling it the
+    /// jobs cached now: the scheduler keeps its queues from these events instead of scanning the cache each cycle.
+    /// </summary>
+    public void Observe(IActiveJobsObserver observer)
+    {
+        DrainArrivals();
+        _observer = observer;
+        foreach (var job in _active.Values) observer.OnChanged(null, job);
+    }
+
+    // Every write to the cache goes through these two, so the observer sees each change once.
+    private void Put(JobRecord job)
+    {
+        _active.TryGetValue(job.Id, out var before);
+        _active[job.Id] = job;
+        _observer?.OnChanged(before, job);
+    }
+
+    private void Drop(string jobId)
+    {
+        if (_active.Remove(jobId, out var before)) _observer?.OnChanged(before, null);
+    }
 
     /// <summary>Takes the engine lock; dispose the result to release it.</summary>
     public async Task<Releaser> LockAsync(CancellationToken ct)
@@ -58,15 +83,15 @@ internal sealed class ActiveJobs(IJobStore store, TimeProvider time, bool shared
     private void DrainArrivals()
     {
         while (_arrivals.TryDequeue(out var job))
-            if (!_active.TryGetValue(job.Id, out var cached) || cached.Version < job.Version) _active[job.Id] = job;
+            if (!_active.TryGetValue(job.Id, out var cached) || cached.Version < job.Version) Put(job);
     }
 
     /// <summary>Replaces the cache with the store's active jobs (after a start or a change of leader).</summary>
     public async Task ReloadAsync(CancellationToken ct)
     {
-        _active.Clear();
+        foreach (var id in _active.Keys.ToList()) Drop(id);
         DrainArrivals();
-        await foreach (var job in store.QueryAsync(JobQuery.Active, ct).ConfigureAwait(false)) _active[job.Id] = job;
+        await foreach (var job in store.QueryAsync(JobQuery.Active, ct).ConfigureAwait(false)) Put(job);
     }
 
     /// <summary>
@@ -80,24 +105,24 @@ internal sealed class ActiveJobs(IJobStore store, TimeProvider time, bool shared
         await foreach (var job in store.QueryAsync(JobQuery.Active, ct).ConfigureAwait(false))
         {
             seen.Add(job.Id);
-            if (!_active.TryGetValue(job.Id, out var cached) || cached.Version < job.Version) _active[job.Id] = job;
+            if (!_active.TryGetValue(job.Id, out var cached) || cached.Version < job.Version) Put(job);
         }
         foreach (var id in _active.Keys.Where(id => !seen.Contains(id)).ToList())
-            if (!(_active[id].IsTerminal && !_active[id].UsageDelivered)) _active.Remove(id);
+            if (!(_active[id].IsTerminal && !_active[id].UsageDelivered)) Drop(id);
     }
 
     /// <summary>Stops working on a job (its usage is being delivered).</summary>
     public void Forget(string jobId)
     {
         DrainArrivals();
-        _active.Remove(jobId);
+        Drop(jobId);
     }
 
     /// <summary>Keeps a job whose usage could not be delivered, so the next cycle tries again.</summary>
     public void Retain(JobRecord job)
     {
         DrainArrivals();
-        _active[job.Id] = job;
+        Put(job);
     }
 
     /// <summary>Persists a change that is not a state transition.</summary>
@@ -126,11 +151,11 @@ internal sealed class ActiveJobs(IJobStore store, TimeProvider time, bool shared
         {
             // Another writer (a second engine instance or an operator) changed the job: take the stored record.
             var current = await store.GetAsync(job.Id, ct).ConfigureAwait(false) ?? throw new JobNotFoundException(job.Id);
-            if (current.IsTerminal) _active.Remove(job.Id); else _active[job.Id] = current;
+            if (current.IsTerminal) Drop(job.Id); else Put(current);
             throw new CompGridException($"Job '{job.Id}' was changed concurrently (version {job.Version} is stale).") { JobId = job.Id, Operation = "update", IsTransient = true };
         }
-        if (!next.IsTerminal || !next.UsageDelivered) _active[next.Id] = next;
-        if (next.IsTerminal && next.UsageDelivered) _active.Remove(next.Id);
+        if (!next.IsTerminal || !next.UsageDelivered) Put(next);
+        else Drop(next.Id);
         return next;
     }
 
@@ -142,4 +167,11 @@ internal sealed class ActiveJobs(IJobStore store, TimeProvider time, bool shared
     {
         public void Dispose() => gate.Release();
     }
+}
+
+/// <summary>Learns about every change of the engine's active-job cache (under the engine lock).</summary>
+internal interface IActiveJobsObserver
+{
+    /// <summary>A job was added (<paramref name="before"/> null), changed, or removed (<paramref name="after"/> null).</summary>
+    void OnChanged(JobRecord? before, JobRecord? after);
 }

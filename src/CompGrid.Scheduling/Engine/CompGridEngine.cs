@@ -29,6 +29,19 @@ public sealed class CompGridEngine : ICompGridClient, IAsyncDisposable
     private readonly SchedulerLeadership _leadership;
     private readonly SchedulerLoop _loop;
     private IQueueOrderingPolicy? _ordering;
+    private JobDispatcher? _dispatcher;
+
+    /// <summary>Decision passes the scheduler ran and the pending jobs they evaluated (tests count a cycle's work with it).</summary>
+    internal (long Passes, long Jobs) SchedulingWork => _dispatcher?.Queues.Work ?? default;
+
+    /// <summary>Tests only: decide every cycle from the whole cache (the reference path the kept queue is checked against).</summary>
+    internal bool FullSchedulingPass
+    {
+        get => _fullPass;
+        set { _fullPass = value; if (_dispatcher is not null) _dispatcher.FullPath = value; }
+    }
+
+    private bool _fullPass;
     private IDisposable? _ownedServices;
     private int _started;
 
@@ -104,8 +117,12 @@ public sealed class CompGridEngine : ICompGridClient, IAsyncDisposable
 
         var windows = _services.Availability is { IsEmpty: false } a ? a : null;   // availability windows: placement and their ends
         var snapshots = new BackendSnapshotBuilder(_jobs, _router, _services.Logger, windows is null ? null : new(windows, _router.WalltimeOf, _router.MemoryPerNode), _services.Time);
-        _loop.Start(new JobDispatcher(_jobs, _router, snapshots, _completion, ordering, cycle, options, _services.Time, _services.Logger,
-            windows is null ? null : new(windows, _jobs, _router, _tracker, _services.Time, _services.Logger)));
+        // The pending queues are kept between cycles, fed by the active-job cache's changes (submit, approve, dispatch, end).
+        var queues = new CompGrid.Scheduling.Cycle.EngineQueues(cycle);
+        using (await _jobs.LockAsync(cancellationToken).ConfigureAwait(false)) _jobs.Observe(queues);
+        _dispatcher = new JobDispatcher(_jobs, _router, snapshots, _completion, ordering, queues, options, _services.Time, _services.Logger,
+            windows is null ? null : new(windows, _jobs, _router, _tracker, _services.Time, _services.Logger)) { FullPath = FullSchedulingPass };
+        _loop.Start(_dispatcher);
         // Notifications leave through the outbox worker, beside the loop (a host's hosted service may have started it already).
         await _services.NotificationWorker.StartAsync(cancellationToken).ConfigureAwait(false);
         Log.Started(_services.Logger, _router.Backends.Count, placement.Name, ordering.Name);

@@ -26,4 +26,11 @@ public sealed class CompGridOptions
 
     /// <summary>The most jobs dispatched in one scheduling cycle. The default is 1000.</summary>
     public int MaxDispatchPerCycle { get; set; } = 1000;
+
+    /// <summary>
+    /// How often priorities that move with time and usage (orderings other than <c>fifo</c> and <c>priority</c>) are
+    /// recomputed when nothing else changed (like Slurm's PriorityCalcPeriod); any arrival, start or end recomputes them
+    /// at once. The default is 1 minute.
+    /// </summary>
+    public TimeSpan PriorityRecalculationInterval { get; set; } = TimeSpan.FromMinutes(1);
 }

@@ -34,6 +34,7 @@ internal sealed class CompGridOptionsValidator : IValidateOptions<CompGridOption
         if (string.IsNullOrWhiteSpace(o.QueueOrdering)) errors.Add("CompGrid:QueueOrdering must name a queue ordering policy (for example priority).");
         if (o.PollInterval <= TimeSpan.Zero) errors.Add($"CompGrid:PollInterval must be positive (got {o.PollInterval}).");
         if (o.MaxDispatchPerCycle <= 0) errors.Add($"CompGrid:MaxDispatchPerCycle must be positive (got {o.MaxDispatchPerCycle}).");
+        if (o.PriorityRecalculationInterval <= TimeSpan.Zero) errors.Add($"CompGrid:PriorityRecalculationInterval must be positive (got {o.PriorityRecalculationInterval}).");
         return errors;
     }
 }

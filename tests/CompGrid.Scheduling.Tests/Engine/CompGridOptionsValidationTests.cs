@@ -16,6 +16,7 @@ public sealed class CompGridOptionsValidationTests
     [InlineData("PlacementPolicy")]
     [InlineData("QueueOrdering")]
     [InlineData("DefaultBackend")]
+    [InlineData("PriorityRecalculationInterval")]
     public void InvalidSetting_FailsWithItsName(string setting)
     {
         var services = new ServiceCollection();
@@ -64,6 +65,7 @@ public sealed class CompGridOptionsValidationTests
             case "PlacementPolicy": o.PlacementPolicy = " "; break;
             case "QueueOrdering": o.QueueOrdering = ""; break;
             case "DefaultBackend": o.DefaultBackend = "  "; break;
+            case "PriorityRecalculationInterval": o.PriorityRecalculationInterval = TimeSpan.Zero; break;
         }
     }
 }

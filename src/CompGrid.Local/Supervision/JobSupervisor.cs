@@ -114,7 +114,7 @@ internal sealed class JobSupervisor : IDisposable
     /// <summary>Sends <paramref name="signal"/> to every process of a running job (SIGSTOP/SIGCONT: the agent's desktop policy); false when it has ended.</summary>
     public bool Signal(LocalJobRecord r, int signal)
     {
-        if (!IsCurrentRun(r) || _store.Has(r.JobId, "ended") || !ProcFs.IsAlive(r.Pid, r.StartTime)) return false;
+        if (_store.Has(r.JobId, "ended") || !ProcFs.IsAlive(r.Pid, r.StartTime) || !IsCurrentRun(r)) return false;
         if (r.InCgroup) _cgroups?.Open(r.JobId).Signal(signal);
         ProcFs.SignalSession(r.Pid, signal);
         return true;
@@ -182,7 +182,7 @@ internal sealed class JobSupervisor : IDisposable
     {
         lock (Gate(r.JobId))
         {
-            if (!IsCurrentRun(r) || _store.Has(r.JobId, "ended")) return;
+            if (_store.Has(r.JobId, "ended") || !IsCurrentRun(r)) return;
             JobUsage usage;
             if (r.InCgroup && _cgroups is not null)
             {
@@ -211,7 +211,7 @@ internal sealed class JobSupervisor : IDisposable
 
     private void EnforceWalltime(LocalJobRecord r)
     {
-        if (!IsCurrentRun(r) || _store.Has(r.JobId, "ended") || !ProcFs.IsAlive(r.Pid, r.StartTime)) return;
+        if (_store.Has(r.JobId, "ended") || !ProcFs.IsAlive(r.Pid, r.StartTime) || !IsCurrentRun(r)) return;
         _store.Mark(r.JobId, "timedout");
         Log.TimedOut(_logger, r.JobId, r.Walltime);
         Terminate(r);

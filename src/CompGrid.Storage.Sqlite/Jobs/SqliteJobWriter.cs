@@ -172,6 +172,8 @@ internal sealed class SqliteJobWriter : IDisposable
     private void Reset()
     {
         _sql?.Dispose();
+        // The connection goes back to the pool: whoever opens it next gets SQLite's own auto-checkpoint again.
+        if (_connection?.Handle is { } handle) raw.sqlite3_wal_autocheckpoint(handle, 1000);
         _connection?.Dispose();
         _sql = null;
         _connection = null;

@@ -16,8 +16,14 @@ internal sealed class EasyBackfillScheduler
     private readonly BackfillOptions _options;
     private readonly BackfillResult _result = new();
     private int[] _chosen = new int[64];
+    private readonly ReleaseEvents _events = new();
     private long[] _eventEnd = [];
     private int[] _eventId = [];
+    // Per node, the shares of the events on it, and the time it first fits the reservation's request.
+    private readonly NodeShares _shares = new();
+    private long[] _fitTime = [];
+    // The reservation's replay left _simScratch at the shadow time with every event up to it released (Run only).
+    private bool _simAtShadow;
     private bool[] _reservedFlag = [];
     private readonly List<PendingStart> _started = [];
     // What-if copies of the cluster (the reservation's replay, the cluster without the reserved nodes), kept between
@@ -57,6 +63,8 @@ internal sealed class EasyBackfillScheduler
         result.Reset(pending.Length);
         _started.Clear();
         _q = QueueCycleState.None; // this cycle reuses the buffers a RunQueue continuation would need
+        _events.Reset();
+        _simAtShadow = false;
         long nowT = now.UtcTicks;
         int limit = _options.MaxJobTest > 0 ? Math.Min(_options.MaxJobTest, pending.Length) : pending.Length;
         int i = 0;
@@ -103,18 +111,29 @@ internal sealed class EasyBackfillScheduler
                 if (_reservedFlag.Length < cluster.Count) _reservedFlag = new bool[cluster.Count];
                 Array.Clear(_reservedFlag, 0, cluster.Count);
                 foreach (int r in result.ReservedNodes) { _reservedFlag[r] = true; masked.SetSchedulable(r, false); }
+                // Nodes with a free CPU, on the whole cluster and off the reserved nodes: a job needing more nodes than
+                // that cannot be placed, so it is decided without a search (the queue's tail once the cluster is full).
+                int free = 0, maskedFree = 0;
+                for (int n = 0; n < cluster.Count; n++)
+                    if (HasFreeCpu(cluster, n)) { free++; if (!_reservedFlag[n]) maskedFree++; }
                 for (; i < limit; i++)
                 {
                     PendingReason g = gate?.Check(i) ?? PendingReason.None;
                     if (g != PendingReason.None) { result.SetPending(i, g); continue; }
                     BackfillCandidate c = pending[i];
+                    int need = Math.Max(1, c.Request.Nodes);
+                    bool countable = c.Request.Cpus > 0; // a node without a free CPU cannot take it
+                    if (countable && need > free) { result.SetPending(i, PendingReason.Priority); continue; }
                     Span<int> chosen = Chosen(c.Request.Nodes);
                     long end = nowT + c.Walltime.Ticks;
                     bool shortJob = end <= shadow;
-                    if (shortJob ? _policy.TryPlace(cluster, c.Request, chosen) : _policy.TryPlace(masked, c.Request, chosen))
+                    if (shortJob ? _policy.TryPlace(cluster, c.Request, chosen)
+                        : (!countable || need <= maskedFree) && _policy.TryPlace(masked, c.Request, chosen))
                     {
                         Start(cluster, masked, i, c, chosen, nowT, gate);
                         result.BackfilledCount++;
+                        foreach (int n in chosen)
+                            if (!HasFreeCpu(cluster, n)) { free--; if (!_reservedFlag[n]) maskedFree--; }
                     }
                     else
                     {
@@ -149,6 +168,7 @@ internal sealed class EasyBackfillScheduler
         ArgumentNullException.ThrowIfNull(queue);
         ArgumentNullException.ThrowIfNull(starts);
         _started.Clear();
+        _events.Reset();
         long nowT = now.UtcTicks;
         int startsBefore = starts.Count;
         int tested = 0, maxTest = _options.MaxJobTest > 0 ? _options.MaxJobTest : int.MaxValue;
@@ -328,15 +348,33 @@ internal sealed class EasyBackfillScheduler
         gate?.OnStarted(i, chosen);
     }
 
-    // Release events (running jobs and jobs started this cycle) sorted by end time; returns the count.
+    // Release events (running jobs and jobs started this cycle) sorted by end time into _eventEnd/_eventId; returns the count.
     private int SortEvents(ReadOnlySpan<RunningAllocation> running, long nowT)
     {
-        int m = running.Length + _started.Count;
-        if (_eventEnd.Length < m) { _eventEnd = new long[m]; _eventId = new int[m]; }
-        for (int k = 0; k < running.Length; k++) { _eventEnd[k] = Math.Max(nowT, running[k].ExpectedEnd.UtcTicks); _eventId[k] = k; }
-        for (int k = 0; k < _started.Count; k++) { _eventEnd[running.Length + k] = _started[k].End; _eventId[running.Length + k] = running.Length + k; }
-        Array.Sort(_eventEnd, _eventId, 0, m);
-        return m;
+        _events.Merge(running, nowT, _started.Count, _startedEnd ??= k => _started[k].End);
+        _eventEnd = _events.End;
+        _eventId = _events.Id;
+        return _events.Count;
+    }
+
+    private Func<int, long>? _startedEnd;
+
+    // The nodes an event releases and the request they release (running job or job started this cycle), and its time.
+    private ReadOnlySpan<int> EventNodes(ReadOnlySpan<RunningAllocation> running, ReadOnlySpan<BackfillCandidate> pending, int id,
+        long nowT, out PlacementRequest request, out long end)
+    {
+        if (id < running.Length)
+        {
+            ref readonly RunningAllocation r = ref running[id];
+            request = r.Request;
+            end = Math.Max(nowT, r.ExpectedEnd.UtcTicks);
+            return r.Nodes;
+        }
+        PendingStart s = _started[id - running.Length];
+        end = s.End;
+        if (s.Nodes is { } own) { request = s.Request; return own; }
+        request = pending[s.Candidate].Request;
+        return _result.NodesOf(s.Candidate);
     }
 
     private void ReleaseEvent(ClusterSnapshot sim, ReadOnlySpan<RunningAllocation> running, ReadOnlySpan<BackfillCandidate> pending, int id,
@@ -370,11 +408,28 @@ internal sealed class EasyBackfillScheduler
     {
         shadow = long.MaxValue;
         int need = Math.Max(1, top.Request.Nodes);
-        ClusterSnapshot sim = Scratch(ref _simScratch, cluster);
-        int fitting = 0;
-        for (int n = 0; n < sim.Count; n++) if (sim.Fits(n, top.Request)) fitting++;
         int m = SortEvents(running, nowT);
-        int e = 0;
+        ClusterSnapshot sim = Scratch(ref _simScratch, cluster);
+        long at = FirstTimeEnoughFit(sim, running, pending, top.Request, need, nowT);
+        if (at == long.MaxValue) return false; // not enough nodes fit even once everything has ended
+        sim = Scratch(ref _simScratch, cluster);
+        int e = 0, fitting = 0;
+        if (at == long.MinValue)
+        {
+            for (int n = 0; n < sim.Count; n++) if (sim.Fits(n, top.Request)) fitting++;
+        }
+        else
+        {
+            // Straight to the first time enough nodes fit: every event up to it released, in any order (releases commute).
+            int total = running.Length + _started.Count;
+            for (int id = 0; id < total; id++)
+            {
+                ReadOnlySpan<int> nodes = EventNodes(running, pending, id, nowT, out PlacementRequest request, out long end);
+                if (end <= at) sim.ReleaseGang(nodes, request);
+            }
+            while (e < m && _eventEnd[e] <= at) e++;
+            fitting = need; // only compared with need, and releases only add to it
+        }
         while (true)
         {
             if (fitting >= need)
@@ -383,6 +438,7 @@ internal sealed class EasyBackfillScheduler
                 if (_policy.TryPlace(sim, top.Request, chosen))
                 {
                     shadow = e == 0 ? nowT : _eventEnd[e - 1];
+                    _simAtShadow = e == m || _eventEnd[e] > shadow;
                     if (e > 0) PreferBusyNodes(cluster, sim, top.Request, chosen);
                     foreach (int n in chosen) _result.ReservedList.Add(n);
                     return true;
@@ -392,6 +448,52 @@ internal sealed class EasyBackfillScheduler
             long t = _eventEnd[e];
             while (e < m && _eventEnd[e] == t) ReleaseEvent(sim, running, pending, _eventId[e++], top.Request, ref fitting);
         }
+    }
+
+    // The first time at which `need` nodes fit `watch` (long.MinValue: they fit now, before any release; long.MaxValue:
+    // never). A node's fit changes only with the events on it, and only from no to yes, so the node fits from the end of
+    // the first of its own events (in end order) after which it does; the answer is the need-th smallest of those. The
+    // events are read once, in array order, into per-node lists, and each node is then released on its own: a
+    // time-ordered walk over tens of thousands of ends jumps through memory at every step and cost several times more.
+    // Leaves `sim` with arbitrary events released.
+    private long FirstTimeEnoughFit(ClusterSnapshot sim, ReadOnlySpan<RunningAllocation> running, ReadOnlySpan<BackfillCandidate> pending,
+        in PlacementRequest watch, int need, long nowT)
+    {
+        int count = sim.Count;
+        _shares.Reset(count);
+        for (int k = 0; k < running.Length; k++)
+        {
+            ref readonly RunningAllocation r = ref running[k];
+            long end = Math.Max(nowT, r.ExpectedEnd.UtcTicks);
+            foreach (int n in r.Nodes) _shares.Add(n, end, r.Request);
+        }
+        for (int id = running.Length; id < running.Length + _started.Count; id++)
+        {
+            ReadOnlySpan<int> nodes = EventNodes(running, pending, id, nowT, out PlacementRequest request, out long end);
+            foreach (int n in nodes) _shares.Add(n, end, request);
+        }
+        if (_fitTime.Length < count) _fitTime = new long[count];
+        int fitNow = 0, fitEver = 0;
+        for (int n = 0; n < count; n++)
+        {
+            long t = long.MaxValue;
+            if (sim.Fits(n, watch)) { t = long.MinValue; fitNow++; }
+            else
+            {
+                ReadOnlySpan<int> shares = _shares.ByEnd(n);
+                foreach (int share in shares)
+                {
+                    sim.Release(n, _shares.Request(share));
+                    if (sim.Fits(n, watch)) { t = _shares.End(share); break; }
+                }
+            }
+            if (t != long.MaxValue) fitEver++;
+            _fitTime[n] = t;
+        }
+        if (fitEver < need) return long.MaxValue;
+        if (fitNow >= need) return long.MinValue;
+        Array.Sort(_fitTime, 0, count);
+        return _fitTime[need - 1];
     }
 
     // Reserve, among the nodes free at the shadow time, first those that have no free CPU now: they cannot take a backfill
@@ -421,6 +523,23 @@ internal sealed class EasyBackfillScheduler
         picked.CopyTo(chosen);
     }
 
+    // Allocates on the reservation's copy the jobs backfilled behind the holder that run past the shadow time. False
+    // (the copy then unusable) when one does not fit there: the snapshot and the running jobs disagree.
+    private bool AddStillRunning(ClusterSnapshot sim, ReadOnlySpan<BackfillCandidate> pending, int holder, long shadow)
+    {
+        foreach (PendingStart p in _started)
+        {
+            if (p.Candidate <= holder || p.End <= shadow) continue;
+            PlacementRequest request = pending[p.Candidate].Request;
+            foreach (int n in _result.NodesOf(p.Candidate))
+            {
+                if (!sim.Fits(n, request)) return false;
+                sim.Allocate(n, request);
+            }
+        }
+        return true;
+    }
+
     private void Estimate(ClusterSnapshot cluster, ReadOnlySpan<RunningAllocation> running, ReadOnlySpan<BackfillCandidate> pending, long nowT)
     {
         BackfillResult result = _result;
@@ -430,11 +549,25 @@ internal sealed class EasyBackfillScheduler
                 || (result.Reason(k) == PendingReason.Resources && k == result.ReservationHolder)))
                 waiting.Add(k);
         if (waiting.Count == 0) return;
-        ClusterSnapshot sim = Scratch(ref _simScratch, cluster);
         int m = SortEvents(running, nowT);
-        var future = new PriorityQueue<(int[] Nodes, int Candidate), long>();
         int e = 0, w = 0;
         long t = nowT;
+        ClusterSnapshot? sim = null;
+        // The replay places nobody before the reservation's holder (strict order), and the holder cannot fit before the
+        // shadow time (the cluster has less free then than the reservation's replay found, which was not enough). Up to
+        // the shadow time the replay therefore only releases what the reservation's replay released, plus the jobs
+        // backfilled behind it that end by then: that replay's copy, with the backfilled jobs still running added, is
+        // this replay at the shadow time, so the running jobs' ends before it are not replayed a second time. (This
+        // relies on IPlacementPolicy's contract: TryPlace fails only when the job does not fit.)
+        if (_simAtShadow && waiting[0] == result.ReservationHolder && result.ShadowTime is { } shadowTime
+            && AddStillRunning(_simScratch!, pending, result.ReservationHolder, shadowTime.UtcTicks))
+        {
+            sim = _simScratch!;
+            t = shadowTime.UtcTicks;
+            while (e < m && _eventEnd[e] <= t) e++;
+        }
+        sim ??= Scratch(ref _simScratch, cluster);
+        var future = new PriorityQueue<(int[] Nodes, int Candidate), long>();
         // The waiting job at the head of the line, and how many nodes fit one share of it now: a placement is only
         // attempted once enough nodes fit, so replaying tens of thousands of ends stays cheap.
         int head = -1, fitting = 0;
@@ -447,9 +580,10 @@ internal sealed class EasyBackfillScheduler
                 BackfillCandidate c = pending[cand];
                 if (head != cand)
                 {
+                    // Releases only add fitting nodes, and the count is only compared with the nodes needed: counting
+                    // up to that many (on the snapshot's index) decides exactly as a full count would.
                     head = cand;
-                    fitting = 0;
-                    for (int n = 0; n < sim.Count; n++) if (sim.Fits(n, c.Request)) fitting++;
+                    fitting = sim.CountFits(c.Request, Math.Max(1, c.Request.Nodes));
                 }
                 if (fitting < Math.Max(1, c.Request.Nodes)) break;
                 Span<int> chosen = Chosen(c.Request.Nodes);

@@ -10,7 +10,7 @@ namespace CompGrid.Placement;
 /// <remarks>
 /// <para>
 /// Besides the arrays the snapshot keeps three internal search structures, built lazily on the first search and then
-/// maintained on every change: per-resource threshold bitsets (<c>ThresholdIndex</c>), a per-shape first-fit cursor
+/// kept current (the bitsets and cursors catch up on the next search, so a burst of releases costs one update per node): per-resource threshold bitsets (<c>ThresholdIndex</c>), a per-shape first-fit cursor
 /// (<c>ShapeCursorTable</c>) and, for best-fit and spread, buckets of nodes in the same state (<c>StateBuckets</c>), so
 /// that a scored search looks at each distinct state once instead of at every node. Searches allocate nothing once warm.
 /// </para>
@@ -208,12 +208,10 @@ public sealed class ClusterSnapshot
     // Allocate once the node is known to fit.
     private void Take(int node, in PlacementRequest request)
     {
-        int oldCpu = _freeCpus[node], oldGpu = _freeGpus[node];
-        long oldMem = _freeMem[node];
-        _freeCpus[node] = oldCpu - request.Cpus; _freeMem[node] = oldMem - request.MemoryMiB; _freeGpus[node] = oldGpu - request.Gpus;
+        _freeCpus[node] -= request.Cpus; _freeMem[node] -= request.MemoryMiB; _freeGpus[node] -= request.Gpus;
         _jobCount[node]++;
         if (request.Exclusive) _exclusive[node] = true;
-        if (_index.IsBuilt) _index.Update(this, node, oldCpu, oldMem, oldGpu);
+        _index.MarkChanged(node);
         if (_buckets.IsBuilt) _buckets.Move(this, node);
         Generation++;
     }
@@ -239,14 +237,12 @@ public sealed class ClusterSnapshot
     public void Release(int node, in PlacementRequest request)
     {
         if ((uint)node >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(node));
-        int oldCpu = _freeCpus[node], oldGpu = _freeGpus[node];
-        long oldMem = _freeMem[node];
-        _freeCpus[node] = Math.Min(_capCpus[node], oldCpu + request.Cpus);
-        _freeMem[node] = Math.Min(_capMem[node], oldMem + request.MemoryMiB);
-        _freeGpus[node] = Math.Min(_capGpus[node], oldGpu + request.Gpus);
+        _freeCpus[node] = Math.Min(_capCpus[node], _freeCpus[node] + request.Cpus);
+        _freeMem[node] = Math.Min(_capMem[node], _freeMem[node] + request.MemoryMiB);
+        _freeGpus[node] = Math.Min(_capGpus[node], _freeGpus[node] + request.Gpus);
         if (_jobCount[node] > 0) _jobCount[node]--;
         if (request.Exclusive) _exclusive[node] = false;
-        if (_index.IsBuilt) _index.Update(this, node, oldCpu, oldMem, oldGpu);
+        _index.MarkChanged(node);
         if (_buckets.IsBuilt) _buckets.Move(this, node);
         _cursors.Rewind(node);
         Generation++;
@@ -263,7 +259,7 @@ public sealed class ClusterSnapshot
     {
         if ((uint)node >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(node));
         _schedulable[node] = schedulable;
-        if (_index.IsBuilt) _index.SetAvailable(node, schedulable && !_exclusive[node]);
+        _index.MarkChanged(node);
         if (_buckets.IsBuilt) _buckets.Move(this, node);
         if (schedulable) _cursors.Rewind(node);
         Generation++;
@@ -276,14 +272,12 @@ public sealed class ClusterSnapshot
     public void SetFree(int node, NodeResources free, int jobCount)
     {
         if ((uint)node >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(node));
-        int oldCpu = _freeCpus[node], oldGpu = _freeGpus[node];
-        long oldMem = _freeMem[node];
         _freeCpus[node] = Math.Clamp(free.Cpus, 0, _capCpus[node]);
         _freeMem[node] = Math.Clamp(free.MemoryMiB, 0, _capMem[node]);
         _freeGpus[node] = Math.Clamp(free.Gpus, 0, _capGpus[node]);
         _jobCount[node] = Math.Max(0, jobCount);
         if (_jobCount[node] == 0) _exclusive[node] = false;
-        if (_index.IsBuilt) _index.Update(this, node, oldCpu, oldMem, oldGpu);
+        _index.MarkChanged(node);
         if (_buckets.IsBuilt) _buckets.Move(this, node);
         _cursors.Rewind(node);
         Generation++;
@@ -315,8 +309,9 @@ public sealed class ClusterSnapshot
     /// <summary>
     /// Makes this snapshot a copy of <paramref name="source"/> (nodes and state, like <see cref="Clone"/>) reusing its
     /// own arrays: a what-if scratch copy kept between scheduling cycles allocates nothing once warm, where a clone
-    /// allocates its search structures afresh (the cursor table alone is about 600 KB). The indexes are rebuilt on next
-    /// use and every cursor goes back to the first node.
+    /// allocates its search structures afresh (the cursor table alone is about 600 KB). The threshold bitsets are copied
+    /// when the source has them (a copy is cheaper than a rebuild), the state buckets rebuilt on next use, and every
+    /// cursor goes back to the first node.
     /// </summary>
     internal void CopyFrom(ClusterSnapshot source)
     {
@@ -353,7 +348,8 @@ public sealed class ClusterSnapshot
         Array.Copy(source._schedulable, _schedulable, n); Array.Copy(source._exclusive, _exclusive, n);
         Count = n;
         Generation = source.Generation;
-        _index.Invalidate();
+        if (source._index.IsBuilt) _index.CopyFrom(source._index, source);
+        else _index.Invalidate();
         _buckets.Invalidate();
         _cursors.Rewind(0);
     }
@@ -379,6 +375,13 @@ public sealed class ClusterSnapshot
         if (start >= Count) return -1;
         _index.EnsureBuilt(this);
         return _index.Scan(this, request, Math.Max(0, start), avoidGpuNodes);
+    }
+
+    /// <summary>How many nodes fit <paramref name="request"/> now, counting up to <paramref name="max"/> (on the threshold bitsets).</summary>
+    internal int CountFits(in PlacementRequest request, int max)
+    {
+        _index.EnsureBuilt(this);
+        return _index.Count(this, request, max);
     }
 
     /// <summary>

@@ -7,6 +7,9 @@ namespace CompGrid.Placement;
 /// first fitting node never moves left while capacity only shrinks, so a search starts at the cursor; a release moves
 /// the cursors back to the released node. An open-addressing table, cleared when half full. Cursors are hints:
 /// searches stay correct without them. Not thread-safe.
+/// A release only records the lowest released node; the cursors move back when one is next read. A what-if replay
+/// releases tens of thousands of nodes between two searches, and moving every shape's cursor on each release made the
+/// replay cost O(releases × shapes); taking the minimum once gives the same cursors, since they only ever move to a min.
 /// </summary>
 internal sealed class ShapeCursorTable
 {
@@ -16,12 +19,17 @@ internal sealed class ShapeCursorTable
     private readonly bool[] _avoid = new bool[TableSize / 2];
     private readonly int[] _cursor = new int[TableSize / 2];
     private readonly int[] _slots = new int[TableSize]; // 0 = empty, else shape index + 1
+    private int _rewindTo = int.MaxValue; // the lowest node released since the cursors were last moved back
 
     /// <summary>Number of shapes with a cursor.</summary>
     public int Count { get; private set; }
 
     /// <summary>The cursor of a shape (from <see cref="GetShape"/>).</summary>
-    public ref int Cursor(int shape) => ref _cursor[shape];
+    public ref int Cursor(int shape)
+    {
+        if (_rewindTo != int.MaxValue) ApplyRewind();
+        return ref _cursor[shape];
+    }
 
     /// <summary>The shape index of a request, adding it (cursor 0) when new.</summary>
     public int GetShape(in PlacementRequest request, bool avoid)
@@ -49,11 +57,19 @@ internal sealed class ShapeCursorTable
     }
 
     /// <summary>Moves every cursor past <paramref name="node"/> back to it (the node gained capacity).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Rewind(int node)
     {
+        if (node < _rewindTo) _rewindTo = node;
+    }
+
+    private void ApplyRewind()
+    {
         int[] c = _cursor;
+        int node = _rewindTo;
         for (int s = 0; s < Count; s++)
             if (c[s] > node) c[s] = node;
+        _rewindTo = int.MaxValue;
     }
 
     /// <summary>Forgets every cursor.</summary>
@@ -61,6 +77,7 @@ internal sealed class ShapeCursorTable
     {
         Array.Clear(_slots);
         Count = 0;
+        _rewindTo = int.MaxValue;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -7,7 +7,9 @@ namespace CompGrid.Placement;
 /// Threshold bitsets over a <see cref="ClusterSnapshot"/>'s nodes: row <c>k</c> of the CPU index holds every node whose
 /// free CPUs, quantised, are at least <c>k</c>; likewise memory and GPUs; plus rows for "accepts work", "idle", "has
 /// no GPUs" and one per feature. A search ANDs a few rows and verifies the candidates exactly, so it looks at
-/// nodes / 64 words instead of every node. Built lazily, then kept current on every change. Not thread-safe.
+/// nodes / 64 words instead of every node. Built lazily, then kept current: a change only marks its node, and the
+/// next search moves each marked node to its current rows once. A what-if replay releases the same nodes many times
+/// between two searches, so updating the rows on every change cost more than the searches. Not thread-safe.
 /// </summary>
 internal sealed class ThresholdIndex
 {
@@ -21,17 +23,33 @@ internal sealed class ThresholdIndex
     private ulong[] _cpuRows = [], _memRows = [], _gpuRows = [];
     private ulong[] _availRow = [], _idleRow = [], _noGpuRow = [];
     private ulong[] _featureRows = []; // 64 rows, one per feature bit
+    // The levels each node's bits are set at in the rows, and the nodes changed since (each listed once).
+    private int[] _cpuLevel = [], _memLevel = [], _gpuLevel = [];
+    private int[] _dirty = [];
+    private bool[] _isDirty = [];
+    private int _dirtyCount;
 
     /// <summary>Whether the rows describe the snapshot (false after a node was added).</summary>
     public bool IsBuilt { get; private set; }
 
     /// <summary>Marks the rows stale; the next search rebuilds them.</summary>
-    public void Invalidate() => IsBuilt = false;
+    public void Invalidate()
+    {
+        IsBuilt = false;
+        for (int k = 0; k < _dirtyCount; k++) _isDirty[_dirty[k]] = false;
+        _dirtyCount = 0;
+    }
 
-    /// <summary>Builds the rows from the snapshot's current state, when stale.</summary>
+    /// <summary>Builds the rows from the snapshot's current state when stale, or brings the changed nodes up to date.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void EnsureBuilt(ClusterSnapshot s)
     {
-        if (IsBuilt) return;
+        if (!IsBuilt) Build(s);
+        else if (_dirtyCount > 0) Flush(s);
+    }
+
+    private void Build(ClusterSnapshot s)
+    {
         int n = s.Count;
         ReadOnlySpan<int> capCpus = s.CapacityCpus, capGpus = s.CapacityGpus, freeCpus = s.FreeCpus, freeGpus = s.FreeGpus, jobs = s.JobCounts;
         ReadOnlySpan<long> capMem = s.CapacityMemoryMiB, freeMem = s.FreeMemoryMiB;
@@ -53,20 +71,30 @@ internal sealed class ThresholdIndex
         _cpuLevels = (int)(maxCpu >> _cpuShift) + 1;
         _gpuLevels = (int)(maxGpu >> _gpuShift) + 1;
         _memLevels = (int)(maxMem >> _memShift) + 1;
-        _cpuRows = new ulong[_cpuLevels * _words];
-        _memRows = new ulong[_memLevels * _words];
-        _gpuRows = new ulong[_gpuLevels * _words];
-        _availRow = new ulong[_words];
-        _idleRow = new ulong[_words];
-        _noGpuRow = new ulong[_words];
-        _featureRows = new ulong[64 * _words];
+        Cleared(ref _cpuRows, _cpuLevels * _words);
+        Cleared(ref _memRows, _memLevels * _words);
+        Cleared(ref _gpuRows, _gpuLevels * _words);
+        Cleared(ref _availRow, _words);
+        Cleared(ref _idleRow, _words);
+        Cleared(ref _noGpuRow, _words);
+        Cleared(ref _featureRows, 64 * _words);
+        if (_cpuLevel.Length < n)
+        {
+            _cpuLevel = new int[n]; _memLevel = new int[n]; _gpuLevel = new int[n];
+            _dirty = new int[n]; _isDirty = new bool[n];
+        }
+        for (int k = 0; k < _dirtyCount; k++) _isDirty[_dirty[k]] = false;
+        _dirtyCount = 0;
         for (int i = 0; i < n; i++)
         {
             ulong bit = 1UL << (i & 63);
             int wi = i >> 6;
-            for (int l = freeCpus[i] >> _cpuShift; l >= 0; l--) _cpuRows[l * _words + wi] |= bit;
-            for (int l = (int)(freeMem[i] >> _memShift); l >= 0; l--) _memRows[l * _words + wi] |= bit;
-            for (int l = freeGpus[i] >> _gpuShift; l >= 0; l--) _gpuRows[l * _words + wi] |= bit;
+            _cpuLevel[i] = freeCpus[i] >> _cpuShift;
+            _memLevel[i] = (int)(freeMem[i] >> _memShift);
+            _gpuLevel[i] = freeGpus[i] >> _gpuShift;
+            for (int l = _cpuLevel[i]; l >= 0; l--) _cpuRows[l * _words + wi] |= bit;
+            for (int l = _memLevel[i]; l >= 0; l--) _memRows[l * _words + wi] |= bit;
+            for (int l = _gpuLevel[i]; l >= 0; l--) _gpuRows[l * _words + wi] |= bit;
             if (s.AcceptsWork(i)) _availRow[wi] |= bit;
             if (jobs[i] == 0) _idleRow[wi] |= bit;
             if (capGpus[i] == 0) _noGpuRow[wi] |= bit;
@@ -75,20 +103,80 @@ internal sealed class ThresholdIndex
         IsBuilt = true;
     }
 
-    /// <summary>Moves a node between rows after its free resources, job count or availability changed.</summary>
-    public void Update(ClusterSnapshot s, int node, int oldCpu, long oldMem, int oldGpu)
+    /// <summary>
+    /// Makes these rows a copy of <paramref name="source"/>'s (built, over <paramref name="sourceSnapshot"/>), for a
+    /// snapshot that just copied that snapshot's nodes: copying the rows costs a fraction of rebuilding them.
+    /// </summary>
+    public void CopyFrom(ThresholdIndex source, ClusterSnapshot sourceSnapshot)
     {
-        int w = _words, wi = node >> 6;
-        ulong bit = 1UL << (node & 63);
-        UpdateRows(_cpuRows, w, wi, bit, oldCpu >> _cpuShift, s.FreeCpus[node] >> _cpuShift);
-        UpdateRows(_memRows, w, wi, bit, (int)(oldMem >> _memShift), (int)(s.FreeMemoryMiB[node] >> _memShift));
-        UpdateRows(_gpuRows, w, wi, bit, oldGpu >> _gpuShift, s.FreeGpus[node] >> _gpuShift);
-        SetBit(_availRow, node, s.AcceptsWork(node));
-        SetBit(_idleRow, node, s.JobCounts[node] == 0);
+        source.EnsureBuilt(sourceSnapshot);
+        Invalidate();
+        _words = source._words;
+        _cpuShift = source._cpuShift; _gpuShift = source._gpuShift; _memShift = source._memShift;
+        _cpuLevels = source._cpuLevels; _memLevels = source._memLevels; _gpuLevels = source._gpuLevels;
+        _maxCpu = source._maxCpu; _maxMem = source._maxMem;
+        Copied(ref _cpuRows, source._cpuRows);
+        Copied(ref _memRows, source._memRows);
+        Copied(ref _gpuRows, source._gpuRows);
+        Copied(ref _availRow, source._availRow);
+        Copied(ref _idleRow, source._idleRow);
+        Copied(ref _noGpuRow, source._noGpuRow);
+        Copied(ref _featureRows, source._featureRows);
+        int n = sourceSnapshot.Count;
+        if (_cpuLevel.Length < n)
+        {
+            _cpuLevel = new int[n]; _memLevel = new int[n]; _gpuLevel = new int[n];
+            _dirty = new int[n]; _isDirty = new bool[n];
+        }
+        Array.Copy(source._cpuLevel, _cpuLevel, n); Array.Copy(source._memLevel, _memLevel, n); Array.Copy(source._gpuLevel, _gpuLevel, n);
+        IsBuilt = true;
     }
 
-    /// <summary>Sets whether a node accepts work in the availability row.</summary>
-    public void SetAvailable(int node, bool value) => SetBit(_availRow, node, value);
+    // A zeroed array of exactly `length` words, reusing the current one when it has that length.
+    private static void Cleared(ref ulong[] rows, int length)
+    {
+        if (rows.Length == length) Array.Clear(rows);
+        else rows = new ulong[length];
+    }
+
+    private static void Copied(ref ulong[] rows, ulong[] source)
+    {
+        if (rows.Length != source.Length) rows = new ulong[source.Length];
+        Array.Copy(source, rows, source.Length);
+    }
+
+    /// <summary>
+    /// Records that a node's free resources, job count or availability changed; the next <see cref="EnsureBuilt"/>
+    /// moves it between rows. Only while built: a rebuild reads every node anyway.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void MarkChanged(int node)
+    {
+        if (!IsBuilt || _isDirty[node]) return;
+        _isDirty[node] = true;
+        _dirty[_dirtyCount++] = node;
+    }
+
+    private void Flush(ClusterSnapshot s)
+    {
+        int w = _words;
+        ReadOnlySpan<int> freeCpus = s.FreeCpus, freeGpus = s.FreeGpus, jobs = s.JobCounts;
+        ReadOnlySpan<long> freeMem = s.FreeMemoryMiB;
+        for (int k = 0; k < _dirtyCount; k++)
+        {
+            int node = _dirty[k], wi = node >> 6;
+            _isDirty[node] = false;
+            ulong bit = 1UL << (node & 63);
+            int cpu = freeCpus[node] >> _cpuShift, mem = (int)(freeMem[node] >> _memShift), gpu = freeGpus[node] >> _gpuShift;
+            UpdateRows(_cpuRows, w, wi, bit, _cpuLevel[node], cpu);
+            UpdateRows(_memRows, w, wi, bit, _memLevel[node], mem);
+            UpdateRows(_gpuRows, w, wi, bit, _gpuLevel[node], gpu);
+            _cpuLevel[node] = cpu; _memLevel[node] = mem; _gpuLevel[node] = gpu;
+            SetBit(_availRow, node, s.AcceptsWork(node));
+            SetBit(_idleRow, node, jobs[node] == 0);
+        }
+        _dirtyCount = 0;
+    }
 
     // The rows a request ANDs: CPU, memory and GPU levels, accepts work, and the extra rows (idle nodes for exclusive
     // jobs, nodes without GPUs, the first two required features, the complement of the first forbidden feature).
@@ -147,10 +235,17 @@ internal sealed class ThresholdIndex
     /// Writes the lowest node indexes at or after <paramref name="start"/> that fit <paramref name="request"/> to
     /// <paramref name="found"/>, in one pass, stopping when it is full; returns how many were written. The rows must be built.
     /// </summary>
-    public int ScanMany(ClusterSnapshot s, in PlacementRequest request, int start, bool avoidGpu, Span<int> found)
+    public int ScanMany(ClusterSnapshot s, in PlacementRequest request, int start, bool avoidGpu, Span<int> found) =>
+        Collect(s, request, start, avoidGpu, found, found.Length);
+
+    /// <summary>How many nodes fit <paramref name="request"/> now, counting up to <paramref name="max"/>. The rows must be built.</summary>
+    public int Count(ClusterSnapshot s, in PlacementRequest request, int max) => Collect(s, request, 0, false, [], max);
+
+    // The fitting nodes at or after `start`, in index order, up to `limit`; written to `found` unless it is empty.
+    private int Collect(ClusterSnapshot s, in PlacementRequest request, int start, bool avoidGpu, Span<int> found, int limit)
     {
         var rows = new Rows(this, request, avoidGpu);
-        if (rows.Empty || found.IsEmpty) return 0;
+        if (rows.Empty || limit <= 0) return 0;
         ReadOnlySpan<int> freeCpus = s.FreeCpus, freeGpus = s.FreeGpus;
         ReadOnlySpan<long> freeMem = s.FreeMemoryMiB;
         int have = 0;
@@ -167,8 +262,8 @@ internal sealed class ThresholdIndex
                 if (freeCpus[node] >= request.Cpus && freeMem[node] >= request.MemoryMiB && freeGpus[node] >= request.Gpus
                     && s.MatchesStatic(node, request))
                 {
-                    found[have++] = node;
-                    if (have == found.Length) return have;
+                    if (!found.IsEmpty) found[have] = node;
+                    if (++have == limit) return have;
                 }
             }
         }

@@ -151,10 +151,11 @@ public sealed class PlacementPropertyTests
 public sealed class SnapshotMaintenanceTests
 {
     [SeedProperty]
-    public bool SetFreeAndClone_RandomSequences_SearchesStillEqualNaive(int seed)
+    public bool SetFreeCloneAndCopy_RandomSequences_SearchesStillEqualNaive(int seed)
     {
         var rng = new Random(seed);
         ClusterSnapshot s = RandomCluster.Create(rng);
+        ClusterSnapshot? scratch = null;
         IPlacementPolicy[] policies = [new FirstFitPlacementPolicy(), new BestFitPlacementPolicy()];
         for (int step = 0; step < 120; step++)
         {
@@ -164,6 +165,13 @@ public sealed class SnapshotMaintenanceTests
                 s.SetFree(n, new NodeResources(rng.Next(0, s.CapacityCpus[n] + 1), rng.Next(0, (int)s.CapacityMemoryMiB[n] + 1), rng.Next(0, s.CapacityGpus[n] + 1)), rng.Next(3));
             }
             if (rng.Next(10) == 0) s = s.Clone();
+            if (rng.Next(8) == 0)
+            {
+                // A what-if copy reusing its arrays (and copying the source's bitsets, changed nodes not yet applied).
+                scratch ??= new ClusterSnapshot();
+                scratch.CopyFrom(s);
+                (s, scratch) = (scratch, s);
+            }
             PlacementRequest r = RandomCluster.Request(rng, s);
             IPlacementPolicy p = policies[rng.Next(2)];
             int[] chosen = new int[r.Nodes];

@@ -88,6 +88,16 @@ public sealed partial class SqliteJobStore : IJobStore, INotificationOutbox, IDi
             job_id TEXT PRIMARY KEY
         );
         """,
+        // v4: a job's first transition kept in its own row (written by the job's insert; history reads it before
+        // job_transitions), so a submission writes one row and its indexes instead of two rows, an index and the
+        // AUTOINCREMENT counter. Rows stored before v4 have NULL here and their first transition in job_transitions.
+        """
+        ALTER TABLE jobs ADD COLUMN created_from TEXT NULL;
+        ALTER TABLE jobs ADD COLUMN created_to TEXT NULL;
+        ALTER TABLE jobs ADD COLUMN created_on TEXT NULL;
+        ALTER TABLE jobs ADD COLUMN created_reason TEXT NULL;
+        ALTER TABLE jobs ADD COLUMN created_actor TEXT NULL;
+        """,
     ];
 
     private readonly SqliteConnectionFactory _db;
@@ -116,6 +126,12 @@ public sealed partial class SqliteJobStore : IJobStore, INotificationOutbox, IDi
 
     /// <summary>The transactions the group-committing writer has run (each holds every write waiting at that moment).</summary>
     internal long WriteBatches => _writer.Batches;
+
+    /// <summary>Checkpoints run beside the writer and by the writer itself (tests).</summary>
+    internal (long Background, long Own) WriterCheckpoints => _writer.Checkpoints;
+
+    /// <summary>Waits for the checkpoint running beside the writer, if any (tests).</summary>
+    internal Task WhenCheckpointIdleAsync() => _writer.WhenCheckpointIdleAsync();
 
     /// <summary>Holds the writer so that the next writes commit as one batch when the result is disposed (tests).</summary>
     internal Task<IDisposable> PauseWritesAsync() => _writer.PauseAsync();
@@ -203,7 +219,13 @@ public sealed partial class SqliteJobStore : IJobStore, INotificationOutbox, IDi
     {
         using var c = await OpenAsync(cancellationToken).ConfigureAwait(false);
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT from_state, to_state, at, reason, actor FROM job_transitions WHERE job_id = $id ORDER BY seq";
+        // The first transition from the job's row (v4 on), then the later ones in order (seq starts at 1).
+        cmd.CommandText = """
+            SELECT created_from, created_to, created_on, created_reason, created_actor, 0 AS k FROM jobs WHERE id = $id AND created_to IS NOT NULL
+            UNION ALL
+            SELECT from_state, to_state, at, reason, actor, seq FROM job_transitions WHERE job_id = $id
+            ORDER BY k
+            """;
         cmd.Parameters.AddWithValue("$id", jobId);
         var list = new List<JobTransition>();
         using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);

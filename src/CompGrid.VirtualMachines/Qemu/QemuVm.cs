@@ -252,7 +252,14 @@ internal sealed class QemuVm : IAsyncDisposable
     private async Task CleanUpAsync()
     {
         if (_agent is not null) { await _agent.DisposeAsync().ConfigureAwait(false); _agent = null; }
-        if (_qmp is not null) { _lastEvents = _qmp.Seen; await _qmp.DisposeAsync().ConfigureAwait(false); _qmp = null; }
+        if (_qmp is not null)
+        {
+            // Disposing waits for the event loop to drain what QEMU sent before it exited (a loaded thread pool can leave
+            // POWERDOWN and SHUTDOWN queued), so the run's events are read after it, not before.
+            await _qmp.DisposeAsync().ConfigureAwait(false);
+            _lastEvents = _qmp.Seen;
+            _qmp = null;
+        }
         if (_process is { HasExited: true } p) { await p.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false); p.Dispose(); _process = null; }
         if (Power != VmPower.Failed) Power = VmPower.Off;
     }

@@ -351,13 +351,13 @@ internal sealed class EasyBackfillScheduler
     // Release events (running jobs and jobs started this cycle) sorted by end time into _eventEnd/_eventId; returns the count.
     private int SortEvents(ReadOnlySpan<RunningAllocation> running, long nowT)
     {
-        _events.Merge(running, nowT, _started.Count, _startedEnd ??= k => _started[k].End);
+        Span<long> startedEnds = _events.StartedEnds(_started.Count);
+        for (int k = 0; k < startedEnds.Length; k++) startedEnds[k] = _started[k].End;
+        _events.Merge(running, nowT, startedEnds.Length);
         _eventEnd = _events.End;
         _eventId = _events.Id;
         return _events.Count;
     }
-
-    private Func<int, long>? _startedEnd;
 
     // The nodes an event releases and the request they release (running job or job started this cycle), and its time.
     private ReadOnlySpan<int> EventNodes(ReadOnlySpan<RunningAllocation> running, ReadOnlySpan<BackfillCandidate> pending, int id,

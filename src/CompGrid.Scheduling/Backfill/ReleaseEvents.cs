@@ -27,16 +27,21 @@ internal sealed class ReleaseEvents
     /// <summary>Forgets the running jobs' order: the next <see cref="Merge"/> sorts them again.</summary>
     public void Reset() => _runCount = -1;
 
+    /// <summary>The buffer for the ends of the cycle's first <paramref name="count"/> starts, for the caller to fill before <see cref="Merge"/>.</summary>
+    public Span<long> StartedEnds(int count)
+    {
+        if (_startEnd.Length < count) { _startEnd = new long[Math.Max(count, _startEnd.Length * 2)]; _startId = new int[_startEnd.Length]; }
+        return _startEnd.AsSpan(0, count);
+    }
+
     /// <summary>
-    /// Fills <see cref="End"/>/<see cref="Id"/> with the running jobs' ends (not before <paramref name="nowT"/>) and
-    /// <paramref name="startedCount"/> started jobs' ends from <paramref name="startedEnd"/> (ids from the running count on).
+    /// Fills <see cref="End"/>/<see cref="Id"/> with the running jobs' ends (not before <paramref name="nowT"/>) and the
+    /// <paramref name="startedCount"/> ends written to <see cref="StartedEnds"/> (ids from the running count on).
     /// </summary>
-    public void Merge(ReadOnlySpan<RunningAllocation> running, long nowT, int startedCount, Func<int, long> startedEnd)
+    public void Merge(ReadOnlySpan<RunningAllocation> running, long nowT, int startedCount)
     {
         int r = running.Length, s = startedCount, m = r + s;
         if (_runCount != r) SortRunning(running, nowT);
-        if (_startEnd.Length < s) { _startEnd = new long[Math.Max(s, _startEnd.Length * 2)]; _startId = new int[_startEnd.Length]; }
-        for (int k = 0; k < s; k++) _startEnd[k] = startedEnd(k);
         SortWithIds(_startEnd, _startId, s, r);
         if (End.Length < m) { End = new long[m]; Id = new int[m]; }
         long[] end = End;

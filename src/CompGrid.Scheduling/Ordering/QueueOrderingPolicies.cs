@@ -37,7 +37,6 @@ internal sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
     private JobFigures[] _jobs = [];
     private uint[] _keys = [], _tmpKeys = [];
     private int[] _idx = [], _tmpIdx = [];
-    private long[] _tieRuns = []; // runs of equal keys after the sort: start << 32 | length
     // LSD radix sort of the 32-bit keys in three passes of 11, 11 and 10 bits; the three histograms are counted
     // while the keys are made, so the sort reads the keys only to scatter them.
     private const int RadixBits = 11, RadixSize = 1 << RadixBits, RadixMask = RadixSize - 1;
@@ -313,35 +312,23 @@ internal sealed class MultifactorPriorityPolicy : IQueueOrderingPolicy
         return p + SizeFactor(job.Cpus, _sizeScale) * _sizeWeight;
     }
 
-    // Equal keys: exact priority, then submit time, then id. First one scan finds the runs of equal keys (tens of
-    // thousands in a million jobs whose submit times share a second); then the runs are put in order in a loop of their
-    // own, whose iterations are independent, so the processor overlaps their random reads of the jobs' figures instead
-    // of waiting for each between long stretches of scanning.
+    // Equal keys: exact priority, then submit time, then id. Keys are mostly unique, so this is one scan.
     private void ResolveTies(int n)
     {
         ReadOnlySpan<uint> sorted = _keys.AsSpan(0, n);
-        int runs = 0;
+        int[] idx = _idx;
+        TieComparer? comparer = null;
         for (int i = 0; i < n - 1; i++)
         {
             if (sorted[i + 1] != sorted[i]) continue;
             int j = i + 1;
             while (j + 1 < n && sorted[j + 1] == sorted[i]) j++;
-            if (runs == _tieRuns.Length) Array.Resize(ref _tieRuns, Math.Max(1024, runs * 2));
-            _tieRuns[runs++] = ((long)i << 32) | (uint)(j - i + 1);
-            i = j;
-        }
-        if (runs == 0) return;
-        int[] idx = _idx;
-        TieComparer? comparer = null;
-        for (int r = 0; r < runs; r++)
-        {
-            int start = (int)(_tieRuns[r] >> 32), length = (int)_tieRuns[r];
-            if (length == 2)
+            if (j == i + 1)
             {
-                int x = idx[start], y = idx[start + 1];
-                if (CompareTied(x, y) > 0) { idx[start] = y; idx[start + 1] = x; }
+                if (CompareTied(idx[i], idx[j]) > 0) (idx[i], idx[j]) = (idx[j], idx[i]);
             }
-            else Array.Sort(idx, start, length, comparer ??= new TieComparer(this));
+            else Array.Sort(idx, i, j - i + 1, comparer ??= new TieComparer(this));
+            i = j;
         }
     }
 
